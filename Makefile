@@ -1,0 +1,41 @@
+# Two set-up commands (see README): `make serve` and `make test`. Each creates its own venv.
+PYTHON ?= python3
+EXAMPLES := -e examples/iris
+SERVE_VENV := .venv-examples
+# MARSHMALLOW=3 tests against the newest marshmallow 3.x instead of 4.x.
+MARSHMALLOW ?= 4
+TEST_VENV := .venv-test-mm$(MARSHMALLOW)
+PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: serve test lint format
+
+$(SERVE_VENV)/.installed: setup.cfg examples/*/setup.cfg
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install -q --upgrade pip
+	$(SERVE_VENV)/bin/pip install -q -e . $(EXAMPLES)
+	touch $@
+
+$(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg examples/*/setup.cfg
+	$(PYTHON) -m venv $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install -q --upgrade pip
+	$(TEST_VENV)/bin/pip install -q -e '.[test]' -e tests/models $(EXAMPLES) \
+		'marshmallow==$(MARSHMALLOW).*'
+	touch $@
+
+## serve: install deepserve and the example models, then serve them on http://$(HOST):$(PORT)/
+serve: $(SERVE_VENV)/.installed
+	$(SERVE_VENV)/bin/deepserve run --host $(HOST) --port $(PORT) --workers 2
+
+## test: install deepserve, the test models and the examples, lint, and run the whole suite
+test: $(TEST_VENV)/.installed lint
+	$(TEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: $(TEST_VENV)/.installed
+	$(TEST_VENV)/bin/ruff check .
+	$(TEST_VENV)/bin/ruff format --check .
+
+format: $(TEST_VENV)/.installed
+	$(TEST_VENV)/bin/ruff check --fix .
+	$(TEST_VENV)/bin/ruff format .

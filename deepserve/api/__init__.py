@@ -1,0 +1,44 @@
+"""The Flask-RESTX application: one namespace per model, JSON everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flask
+from flask_restx import Api
+
+from .. import __version__
+from ..record import ModelRecord
+from . import errors, uploads
+from .models import model_namespace, models_namespace, unserved_converter
+from .versions import root_document, versions_namespace
+
+
+class DeepserveApi(Api):
+    """Flask-RESTX Api whose root (``GET /``) lists the versions instead of a 404."""
+
+    def render_root(self):
+        return root_document()
+
+
+def create_app(records: Sequence[ModelRecord]) -> flask.Flask:
+    """Build the WSGI application serving ``records`` (already loaded and validated)."""
+    app = flask.Flask("deepserve")
+    app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
+    uploads.init_app(app)
+    app.url_map.converters["unserved"] = unserved_converter(list(records))
+    api = DeepserveApi(
+        app,
+        version=__version__,
+        title="deepserve",
+        description="Machine-learning models served over a REST API.",
+        doc="/api/",
+        catch_all_404s=True,
+    )
+    api.add_namespace(versions_namespace(api))
+    api.add_namespace(models_namespace(api, list(records)))
+    for record in records:
+        api.add_namespace(model_namespace(api, record))
+    errors.init_app(app)
+    app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}}
+    return app

@@ -1,0 +1,156 @@
+"""``/v2/models/``: the model list, and one namespace per served model."""
+
+from __future__ import annotations
+
+import logging
+
+import flask
+from flask_restx import Api, Namespace, Resource
+from werkzeug.routing import BaseConverter, ValidationError
+
+from ..arguments import json_schema
+from ..errors import APIError, ModelError
+from ..record import ModelRecord
+from .docs import error_model, metadata_model
+from .parsing import parse_arguments
+from .responses import prediction_response, result_response
+from .versions import link
+
+log = logging.getLogger("deepserve")
+
+ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "example": "OK"},
+        "predictions": {"description": "whatever the model's predict returned"},
+    },
+}
+
+
+def describe(record: ModelRecord) -> dict:
+    """A model's metadata with its id and links, as served by the API."""
+    try:
+        metadata = record.metadata()
+    except Exception as error:
+        log.exception("model %r failed in get_metadata", record.name)
+        raise ModelError(f"Model '{record.name}' failed in get_metadata: {error}") from error
+    base = f"/v2/models/{record.name}/"
+    links = [link("self", base), link("predict", base + "predict/")]
+    if record.validate_args is not None:
+        links.append(link("validate", base + "validate/"))
+    return {
+        **metadata,
+        "id": record.name,
+        "name": metadata.get("name", record.name),
+        "links": links,
+    }
+
+
+def models_namespace(api: Api, records: list[ModelRecord]) -> Namespace:
+    """``GET /v2/models/`` and JSON 404s for names that are not served."""
+    ns = Namespace("models", path="/v2/models", description="The served models")
+    listing = api.schema_model(
+        "ModelList",
+        {
+            "type": "object",
+            "properties": {"models": {"type": "array", "items": {"type": "object"}}},
+        },
+    )
+    names = sorted(record.name for record in records)
+
+    @ns.route("/")
+    class ModelList(Resource):
+        @ns.response(200, "Every served model with its metadata and links", listing)
+        def get(self):
+            """List the served models."""
+            return {"models": [describe(record) for record in records]}
+
+    @ns.route("/<unserved:name>/", "/<unserved:name>/<path:rest>", doc=False)
+    class UnknownModel(Resource):
+        def dispatch_request(self, name: str, rest: str = ""):
+            raise APIError(404, f"No model named '{name}' is served.", available=names)
+
+    return ns
+
+
+class UnservedConverter(BaseConverter):
+    """Matches a URL segment that is not a served model's name (so served ones keep their 405s)."""
+
+    served: frozenset[str] = frozenset()
+
+    def to_python(self, value: str) -> str:
+        if value in self.served:
+            raise ValidationError()
+        return value
+
+
+def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
+    """The converter class for ``records``' names."""
+    return type("Unserved", (UnservedConverter,), {"served": frozenset(r.name for r in records)})
+
+
+def model_namespace(api: Api, record: ModelRecord) -> Namespace:
+    """The routes of one model: metadata, predict, validate."""
+    ns = Namespace(
+        record.name,
+        path=f"/v2/models/{record.name}",
+        description=record.metadata().get("description", f"Model {record.name}"),
+    )
+    error = error_model(api)
+    metadata = metadata_model(api)
+    prediction = api.schema_model(
+        f"{record.name}.prediction",
+        json_schema(record.schema) if record.schema is not None else ENVELOPE,
+    )
+
+    @ns.route("/")
+    class Metadata(Resource):
+        @ns.doc(id=f"get_{record.name}_metadata")
+        @ns.response(200, "The model's metadata", metadata)
+        def get(self):
+            """The model's metadata and links."""
+            return describe(record)
+
+    @ns.route("/predict/")
+    class Predict(Resource):
+        @ns.doc(id=f"predict_{record.name}", params=_copy(record.predict_args.parameters))
+        @ns.produces(list(record.media_types))
+        @ns.response(
+            200, "The prediction (JSON, or a body of the negotiated media type)", prediction
+        )
+        @ns.response(406, "No acceptable media type", error)
+        @ns.response(422, "Invalid arguments", error)
+        @ns.response(500, "The model failed or broke its response schema", error)
+        def post(self):
+            """Run a prediction. Arguments come from the query string, a form or a JSON body."""
+            media_type = record.negotiate(flask.request.accept_mimetypes)
+            args = parse_arguments(record.predict_args)
+            return prediction_response(record, record.predict(args, media_type), media_type)
+
+    validate_params = record.validate_args.parameters if record.validate_args else {}
+
+    @ns.route("/validate/")
+    class Validate(Resource):
+        @ns.doc(id=f"validate_{record.name}", params=_copy(validate_params))
+        @ns.response(200, "The validation result", api.schema_model("ValidationResult", RESULT))
+        @ns.response(422, "Invalid arguments", error)
+        @ns.response(501, "The model does not implement validate", error)
+        def post(self):
+            """Evaluate the model on the data given."""
+            if record.validate_args is None:
+                record.validate({})  # raises the 501
+            args = parse_arguments(record.validate_args)
+            return result_response(record, record.validate(args))
+
+    return ns
+
+
+RESULT = {
+    "type": "object",
+    "properties": {"status": {"type": "string", "example": "OK"}, "result": {}},
+}
+
+
+def _copy(parameters: dict) -> dict:
+    """Flask-RESTX edits parameter dicts in place; give it its own."""
+    return {name: dict(param) for name, param in parameters.items()}

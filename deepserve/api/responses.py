@@ -1,0 +1,37 @@
+"""HTTP responses for model outputs and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+
+from ..outputs import binary_body, checked_json, prediction_document
+from ..record import ModelRecord
+
+
+def is_json(media_type: str) -> bool:
+    """``application/json`` and the ``+json`` family."""
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def json_response(text: str, status: int = 200) -> flask.Response:
+    """A response from already-serialised JSON text."""
+    return flask.Response(text + "\n", status=status, mimetype="application/json")
+
+
+def prediction_response(record: ModelRecord, output: Any, media_type: str) -> flask.Response:
+    """Render ``output`` as ``media_type``: a validated JSON document or a binary body."""
+    if is_json(media_type):
+        response = json_response(prediction_document(record, output))
+        response.mimetype = media_type
+        return response
+    body = binary_body(record, output, media_type)
+    if isinstance(body, bytes):
+        return flask.Response(body, mimetype=media_type)
+    return flask.send_file(body, mimetype=media_type, conditional=False, etag=False)
+
+
+def result_response(record: ModelRecord, output: Any) -> flask.Response:
+    """``{"status": "OK", "result": ...}`` for validate and similar calls."""
+    return json_response(checked_json(record, {"status": "OK", "result": output}))

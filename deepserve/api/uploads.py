@@ -1,0 +1,57 @@
+"""Uploaded files are streamed straight to a private per-request directory and removed after."""
+
+from __future__ import annotations
+
+import mimetypes
+import shutil
+import tempfile
+
+import flask
+from werkzeug.datastructures import FileStorage
+
+from ..model import UploadedFile
+
+
+class StreamingRequest(flask.Request):
+    """A request whose file parts are written to disk as they arrive, never held in memory."""
+
+    upload_dir: str | None = None
+
+    def _get_file_stream(
+        self, total_content_length, content_type, filename=None, content_length=None
+    ):
+        if self.upload_dir is None:
+            self.upload_dir = tempfile.mkdtemp(prefix="deepserve-upload-")  # mode 0700
+        return tempfile.NamedTemporaryFile(dir=self.upload_dir, prefix="part-", delete=False)
+
+    def remove_uploads(self) -> None:
+        """Close and delete every file this request stored."""
+        if self.upload_dir is None:
+            return
+        for storage in self.__dict__.get("files", {}).values():
+            storage.close()
+        shutil.rmtree(self.upload_dir, ignore_errors=True)
+        self.upload_dir = None
+
+
+def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
+    """Describe a stored upload for the model (the client's file name is never used as a path)."""
+    original = storage.filename or ""
+    content_type = (
+        storage.mimetype or mimetypes.guess_type(original)[0] or "application/octet-stream"
+    )
+    return UploadedFile(
+        name=name,
+        filename=storage.stream.name,
+        content_type=content_type,
+        original_filename=original,
+    )
+
+
+def init_app(app: flask.Flask) -> None:
+    """Use the streaming request class and remove uploads when each request ends."""
+    app.request_class = StreamingRequest
+
+    @app.teardown_request
+    def _remove_uploads(_error=None) -> None:
+        flask.request.remove_uploads()

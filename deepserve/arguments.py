@@ -1,0 +1,142 @@
+"""Argument declarations turned, once at start-up, into a loading schema and Swagger parameters.
+
+Every entry (HTTP, the CLI, training jobs) loads arguments through :meth:`ArgumentSpec.load`
+or the same schema, so the same values are accepted and the same errors reported everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from apispec.ext.marshmallow import OpenAPIConverter
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from .errors import ArgumentError
+from .model import UploadedFile, is_file_field
+
+# Swagger 2.0 allows these keys in a non-body parameter; other JSON-schema keys are moved to x-*.
+_PARAMETER_KEYS = frozenset(
+    "name in description required type format items collectionFormat default maximum "
+    "exclusiveMaximum minimum exclusiveMinimum maxLength minLength pattern maxItems minItems "
+    "uniqueItems enum multipleOf allowEmptyValue".split()
+)
+_FORM_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "file"})
+
+# Inline nested schemas instead of registering named definitions: each model is self-contained.
+_converter = OpenAPIConverter(openapi_version="2.0", schema_name_resolver=lambda _: None, spec=None)
+
+
+class DeclarationError(ValueError):
+    """A declaration (arguments or response schema) that cannot be served."""
+
+
+class ArgumentSchema(Schema):
+    """Base of the generated argument schemas: file arguments must be real uploads."""
+
+    file_args: ClassVar[frozenset[str]] = frozenset()
+
+    @validates_schema
+    def _check_uploads(self, data: dict, **kwargs: Any) -> None:
+        errors = {
+            name: ["Not a file upload."]
+            for name in self.file_args
+            if data.get(name) is not None and not isinstance(data[name], UploadedFile)
+        }
+        if errors:
+            raise ValidationError(errors)
+
+
+class ArgumentSpec:
+    """The arguments of one model method: schema, file argument names, Swagger parameters."""
+
+    def __init__(self, declared: Any, *, label: str) -> None:
+        self.fields = check_fields(declared, label)
+        schema_class = ArgumentSchema.from_dict(self.fields, name=label)
+        schema_class.file_args = frozenset(n for n, f in self.fields.items() if is_file_field(f))
+        self.schema: ArgumentSchema = schema_class()
+        self.file_args = schema_class.file_args
+        self.parameters = {
+            param["name"]: param for param in _form_parameters(self.schema, self.file_args)
+        }
+
+    def load(self, data: Mapping) -> dict:
+        """Validate and deserialise ``data``; raises :class:`ArgumentError` (422)."""
+        try:
+            return self.schema.load(data)
+        except ValidationError as error:
+            raise ArgumentError(error.normalized_messages()) from error
+
+
+def check_fields(declared: Any, label: str) -> dict[str, fields.Field]:
+    """Return ``declared`` if it is a dict of marshmallow field instances, else explain why not."""
+    if not isinstance(declared, Mapping):
+        raise DeclarationError(
+            f"{label} must be a dict of marshmallow fields, got {type(declared).__name__}"
+        )
+    for name, field in declared.items():
+        if not isinstance(name, str) or not name:
+            raise DeclarationError(f"{label}: argument name {name!r} is not a non-empty string")
+        if isinstance(field, type) and issubclass(field, fields.Field):
+            raise DeclarationError(
+                f"{label}: '{name}' is the class {field.__name__}, not a field instance "
+                f"(write {field.__name__}())"
+            )
+        if not isinstance(field, fields.Field):
+            raise DeclarationError(
+                f"{label}: '{name}' is {type(field).__name__}, not a marshmallow field"
+            )
+    return dict(declared)
+
+
+def response_schema(declared: Any, label: str) -> Schema | None:
+    """Normalise a model's response ``schema`` (class, instance, dict of fields or None)."""
+    if declared is None:
+        return None
+    if isinstance(declared, Schema):
+        schema = declared
+    elif isinstance(declared, type) and issubclass(declared, Schema):
+        schema = declared()
+    elif isinstance(declared, Mapping):
+        schema = Schema.from_dict(check_fields(declared, label), name=label)()
+    else:
+        raise DeclarationError(
+            f"{label} must be a marshmallow Schema or a dict of fields, got "
+            f"{type(declared).__name__}"
+        )
+    json_schema(schema)  # fails here, at load time, if it cannot be documented
+    return schema
+
+
+def json_schema(schema: Schema) -> dict:
+    """The JSON schema (Swagger 2.0 flavour) of a marshmallow schema, nested schemas inlined."""
+    return _converter.schema2jsonschema(schema)
+
+
+def _form_parameters(schema: Schema, file_args: frozenset[str]) -> list[dict]:
+    """Swagger 2.0 ``formData`` parameters, one per argument."""
+    parameters = []
+    for param in _converter.schema2parameters(schema, location="formData"):
+        if param["name"] in file_args:
+            param = {
+                key: param[key] for key in ("name", "in", "description", "required") if key in param
+            }
+            param["type"] = "file"
+        parameters.append(_swagger2_parameter(param))
+    return parameters
+
+
+def _swagger2_parameter(param: dict) -> dict:
+    """Keep the keys Swagger 2.0 allows; types a form cannot carry are documented as strings."""
+    clean = {}
+    for key, value in param.items():
+        if key in _PARAMETER_KEYS or key.startswith("x-"):
+            clean[key] = value
+        elif key not in ("readOnly", "title"):
+            clean[f"x-{key}"] = value
+    if clean.get("type") not in _FORM_TYPES:
+        clean["type"] = "string"
+        clean.pop("format", None)
+    if clean.get("default", "") is None:
+        del clean["default"]
+    return clean

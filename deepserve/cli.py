@@ -1,0 +1,199 @@
+"""The ``deepserve`` command line: run, list, predict, openapi."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import os
+import sys
+
+import click
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MIMEAccept, MultiDict
+
+from . import __version__
+from .api import create_app
+from .api.responses import is_json
+from .arguments import ArgumentSpec
+from .errors import APIError, ArgumentError
+from .loading import Discovery, discover
+from .model import UploadedFile
+from .outputs import binary_body, dumps, prediction_document
+from .server import Server, gunicorn_options
+
+LOG_LEVELS = ["debug", "info", "warning", "error", "critical"]
+
+
+def option(name: str, *destination: str, **kwargs):
+    """A click option also read from ``DEEPSERVE_<NAME>``."""
+    envvar = "DEEPSERVE_" + name.lstrip("-").replace("-", "_").upper()
+    return click.option(
+        name, *destination, envvar=envvar, show_envvar=True, show_default=True, **kwargs
+    )
+
+
+model_option = option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="Serve only this model (repeatable; the variable takes space-separated names).",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="deepserve")
+def main() -> None:
+    """Serve machine-learning models over a REST API."""
+
+
+@main.command()
+@option("--host", default="127.0.0.1", help="Address to listen on.")
+@option("--port", default=5000, type=click.IntRange(0, 65535), help="Port to listen on.")
+@option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
+@option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
+@model_option
+@option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
+@option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
+@option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
+def run(host, port, workers, threads, models, no_warm, timeout, log_level) -> None:
+    """Serve the installed models with gunicorn."""
+    logging.basicConfig(
+        level=log_level.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+    )
+    discovery = _require_models(discover(models), selected=bool(models))
+    app = create_app(discovery.models)
+    options = gunicorn_options(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        log_level=log_level,
+    )
+    Server(app, discovery.models, options=options, warm=not no_warm).run()
+
+
+@main.command(name="list")
+@option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_models(as_json: bool) -> None:
+    """List every installed model entry point and whether it can be served."""
+    discovery = discover()
+    rows = [(r.name, "ok", r.target) for r in discovery.models]
+    rows += [(r.name, f"rejected: {r.reason}", r.target) for r in discovery.rejections]
+    rows.sort()
+    if as_json:
+        click.echo(json.dumps([{"name": n, "status": s, "target": t} for n, s, t in rows]))
+        return
+    width = max([len(n) for n, _, _ in rows] + [4])
+    click.echo(f"{'NAME':<{width}}  STATUS")
+    for name, status, target in rows:
+        click.echo(f"{name:<{width}}  {status}  [{target}]")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("model")
+@click.option(
+    "--media-type", default="application/json", show_default=True, help="Output media type."
+)
+@click.option("--output-file", type=click.Path(dir_okay=False), help="Write the result here.")
+@click.option("--no-warm", is_flag=True, help="Do not call the model's warm() first.")
+@click.pass_context
+def predict(ctx, model, media_type, output_file, no_warm) -> None:
+    """Run one prediction offline: deepserve predict MODEL --ARG VALUE ...
+
+    File arguments take a path. Prints the JSON result (or writes it to --output-file);
+    binary results need --output-file. Exits 2 on bad arguments, 1 when the model fails.
+    """
+    record = _require_models(discover([model]), selected=True).models[0]
+    try:
+        args = record.predict_args.load(command_line_arguments(ctx.args, record.predict_args))
+        chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
+        if not no_warm:
+            record.warm()
+        output = record.predict(args, chosen)
+        if is_json(chosen):
+            _write(prediction_document(record, output).encode() + b"\n", output_file)
+        elif output_file is None:
+            raise APIError(400, f"{chosen} output needs --output-file")
+        else:
+            _write(_read_all(binary_body(record, output, chosen)), output_file)
+    except APIError as error:
+        click.echo(dumps(error.data), err=True)
+        sys.exit(2 if error.code < 500 else 1)
+
+
+@main.command()
+@model_option
+@option("--indent", default=2, type=click.IntRange(min=0), help="JSON indentation.")
+def openapi(models, indent) -> None:
+    """Print the Swagger 2.0 specification of the API."""
+    discovery = _require_models(discover(models), selected=bool(models))
+    app = create_app(discovery.models)
+    with app.test_request_context("/"):
+        spec = app.extensions["deepserve"]["api"].__schema__
+    click.echo(json.dumps(spec, indent=indent or None))
+
+
+def command_line_arguments(tokens: list[str], spec: ArgumentSpec) -> MultiDictProxy:
+    """``--name value`` / ``--name=value`` pairs as the raw arguments of ``spec``.
+
+    A name may use ``-`` for ``_``; a flag without a value means ``true``; file arguments
+    take a path.
+    """
+    data = MultiDict()
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        if not token.startswith("--") or token == "--":
+            raise ArgumentError({"_": [f"Unexpected argument {token!r}; use --NAME VALUE."]})
+        name, has_value, value = token[2:].partition("=")
+        position += 1
+        if not has_value:
+            if position < len(tokens) and not tokens[position].startswith("--"):
+                value = tokens[position]
+                position += 1
+            else:
+                value = "true"
+        if name not in spec.fields and name.replace("-", "_") in spec.fields:
+            name = name.replace("-", "_")
+        data.add(name, _local_file(name, value) if name in spec.file_args else value)
+    return MultiDictProxy(data, spec.schema)
+
+
+def _local_file(name: str, path: str) -> UploadedFile:
+    if not os.path.isfile(path):
+        raise ArgumentError({name: [f"No such file: {path}"]})
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return UploadedFile(name, os.path.abspath(path), content_type, os.path.basename(path))
+
+
+def _require_models(discovery: Discovery, *, selected: bool) -> Discovery:
+    """Exit non-zero when a selected model is not servable, or nothing is."""
+    failed = discovery.rejections if selected else []
+    if failed or not discovery.models:
+        for rejection in failed:
+            click.echo(f"error: {rejection}", err=True)
+        if not discovery.models and not failed:
+            click.echo("error: no valid model is installed (see `deepserve list`)", err=True)
+        sys.exit(1)
+    return discovery
+
+
+def _read_all(body) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if hasattr(body, "read_bytes"):
+        return body.read_bytes()
+    with body:
+        return body.read()
+
+
+def _write(data: bytes, path: str | None) -> None:
+    if path is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    with open(path, "wb") as target:
+        target.write(data)

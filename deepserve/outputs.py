@@ -1,0 +1,73 @@
+"""Turn what a model returned into a response document or a binary body (HTTP and CLI alike)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pathlib
+from typing import Any
+
+from marshmallow import ValidationError
+
+from .errors import ModelError
+from .record import ModelRecord
+
+
+def json_default(value: Any) -> Any:
+    """Serialise array-likes (NumPy, PyTorch, ...) through their ``tolist``."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(document: Any) -> str:
+    """Strict JSON (no NaN/Infinity), array-likes converted."""
+    return json.dumps(document, default=json_default, allow_nan=False)
+
+
+def prediction_document(record: ModelRecord, output: Any) -> Any:
+    """The JSON answer to a prediction: schema-validated output, or the DEEPaaS envelope."""
+    if record.schema is None:
+        document = {"status": "OK", "predictions": output}
+    else:
+        try:
+            document = record.schema.dump(record.schema.load(output))
+        except ValidationError as error:
+            raise ModelError(
+                f"Model '{record.name}' returned output that does not match its response schema.",
+                errors=error.normalized_messages(),
+            ) from error
+    return checked_json(record, document)
+
+
+def checked_json(record: ModelRecord, document: Any) -> str:
+    """``document`` as JSON text; a model output that cannot be JSON is the model's error."""
+    try:
+        return dumps(document)
+    except (TypeError, ValueError) as error:
+        raise ModelError(
+            f"Model '{record.name}' returned output that is not JSON: {error}"
+        ) from error
+
+
+def binary_body(record: ModelRecord, output: Any, media_type: str):
+    """Bytes, a readable binary file object, or a :class:`pathlib.Path` for ``media_type``."""
+    if isinstance(output, (bytes, bytearray, memoryview)):
+        return bytes(output)
+    if isinstance(output, pathlib.Path) or (isinstance(output, str) and os.path.isfile(output)):
+        path = pathlib.Path(output)
+        if path.is_file():
+            return path
+        raise ModelError(f"Model '{record.name}' returned a path that is not a file: {path}")
+    if isinstance(output, str) and media_type.startswith("text/"):
+        return output.encode("utf-8")
+    if isinstance(output, io.TextIOBase):
+        return output.read().encode("utf-8")
+    if callable(getattr(output, "read", None)):
+        return output
+    raise ModelError(
+        f"Model '{record.name}' returned {type(output).__name__} for {media_type}; expected "
+        "bytes, a binary file object, a path, or text for text/* types"
+    )

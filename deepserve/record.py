@@ -1,0 +1,126 @@
+"""ModelRecord: one validated model and the single wrapper through which it is called."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException
+
+from .arguments import ArgumentSpec, DeclarationError, response_schema
+from .errors import APIError, ModelError, NotSupported
+from .model import JSON, BaseModel
+
+log = logging.getLogger("deepserve")
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MEDIA_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+REQUIRED = ("get_metadata", "get_predict_args", "predict")
+
+
+def implements(obj: Any, member: str) -> bool:
+    """Whether ``obj`` provides ``member`` as a callable other than BaseModel's placeholder."""
+    value = getattr(obj, member, None)
+    if not callable(value):
+        return False
+    placeholder = getattr(BaseModel, member, None)
+    return getattr(value, "__func__", value) is not placeholder
+
+
+class ModelRecord:
+    """A model that passed validation, with its argument specs converted once.
+
+    Construction validates the model and raises :class:`DeclarationError` with the reason
+    when it cannot be served.
+    """
+
+    def __init__(self, name: str, obj: Any, target: str = "") -> None:
+        if not NAME_PATTERN.match(name):
+            raise DeclarationError(f"name {name!r} is not URL-safe (letters, digits, '_.-')")
+        for member in REQUIRED:
+            if not implements(obj, member):
+                raise DeclarationError(f"missing or non-callable required member '{member}'")
+        self.name = name
+        self.obj = obj
+        self.target = target  # the entry point's "module:attr", for messages
+        self.metadata()  # validated now, re-read on each request (it may change after training)
+        self.predict_args = ArgumentSpec(obj.get_predict_args(), label=f"{name} predict args")
+        self.schema = response_schema(getattr(obj, "schema", None), f"{name} schema")
+        self.media_types = _media_types(getattr(obj, "predict_media_types", (JSON,)))
+        self.validate_args = self._optional_args("validate")
+        self.train_args = self._optional_args("train")
+
+    def _optional_args(self, method: str) -> ArgumentSpec | None:
+        if not implements(self.obj, method):
+            return None
+        getter = getattr(self.obj, f"get_{method}_args", None)
+        declared = getter() if callable(getter) else {}
+        return ArgumentSpec(declared, label=f"{self.name} {method} args")
+
+    def metadata(self) -> dict:
+        """The model's metadata, checked to be a JSON object."""
+        metadata = self.obj.get_metadata()
+        if not isinstance(metadata, Mapping):
+            raise DeclarationError(
+                f"get_metadata() must return a dict, got {type(metadata).__name__}"
+            )
+        try:
+            json.dumps(metadata)
+        except (TypeError, ValueError) as error:
+            raise DeclarationError(f"get_metadata() is not JSON-serialisable: {error}") from error
+        return dict(metadata)
+
+    def warm(self) -> None:
+        """Run the model's ``warm`` hook, if any."""
+        if callable(getattr(self.obj, "warm", None)):
+            self.obj.warm()
+
+    def negotiate(self, accept: MIMEAccept) -> str:
+        """The media type to answer with for an ``Accept`` header; 406 if none fits."""
+        if not accept:
+            return self.media_types[0]
+        best = accept.best_match(self.media_types)
+        if best is None:
+            raise APIError(
+                406,
+                f"Model '{self.name}' cannot produce any of the accepted media types.",
+                available=list(self.media_types),
+            )
+        return best
+
+    def predict(self, args: dict, media_type: str = JSON) -> Any:
+        """Call ``predict``; with several media types, the chosen one comes as ``accept``."""
+        if len(self.media_types) > 1:
+            args = {**args, "accept": media_type}
+        return self._call("predict", args)
+
+    def validate(self, args: dict) -> Any:
+        """Call ``validate``; 501 when the model does not implement it."""
+        if self.validate_args is None:
+            raise NotSupported(self.name, "validate")
+        return self._call("validate", args)
+
+    def _call(self, method: str, args: dict) -> Any:
+        try:
+            return getattr(self.obj, method)(**args)
+        except HTTPException:
+            raise  # the model chose an HTTP answer (e.g. abort(400)): pass it on
+        except Exception as error:
+            log.exception("model %r failed in %s", self.name, method)
+            raise ModelError(
+                f"Model '{self.name}' failed in {method}: {type(error).__name__}: {error}"
+            ) from error
+
+
+def _media_types(declared: Any) -> tuple[str, ...]:
+    if isinstance(declared, str) or not declared:
+        raise DeclarationError("predict_media_types must be a non-empty list of media types")
+    types = tuple(declared)
+    for media_type in types:
+        if not isinstance(media_type, str) or not _MEDIA_TYPE.match(media_type):
+            raise DeclarationError(f"predict_media_types: {media_type!r} is not a media type")
+    return types

@@ -1,0 +1,68 @@
+"""Serve the application with gunicorn, embedded through its application API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import flask
+from gunicorn.app.base import BaseApplication
+
+from .record import ModelRecord
+
+log = logging.getLogger("deepserve")
+
+
+class Server(BaseApplication):
+    """A gunicorn application serving an already-built Flask app.
+
+    The app (and the models it holds) is built once in the master process and inherited by
+    every worker on fork; each worker then runs the models' ``warm`` before taking requests.
+    """
+
+    def __init__(
+        self,
+        app: flask.Flask,
+        records: Sequence[ModelRecord],
+        *,
+        options: dict,
+        warm: bool = True,
+    ) -> None:
+        self.app = app
+        self.records = list(records)
+        self.options = options
+        self.warm = warm
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("preload_app", True)
+        if self.warm:
+            self.cfg.set("post_worker_init", self.warm_worker)
+
+    def load(self) -> flask.Flask:
+        return self.app
+
+    def warm_worker(self, worker) -> None:
+        """Warm every model in this worker; a failure stops the worker from booting."""
+        for record in self.records:
+            log.info("warming model %r in worker %s", record.name, worker.pid)
+            record.warm()
+
+
+def gunicorn_options(
+    *, host: str, port: int, workers: int, threads: int, timeout: int, log_level: str
+) -> dict:
+    """gunicorn settings for the ``deepserve run`` options."""
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,  # gunicorn switches to its gthread worker when threads > 1
+        "timeout": timeout,
+        "graceful_timeout": min(timeout, 30),
+        "loglevel": log_level,
+        "accesslog": "-",
+        "errorlog": "-",
+        "proc_name": "deepserve",
+    }

@@ -1,0 +1,1 @@
+"""Test models for deepserve, registered as ``deepserve.model`` entry points."""

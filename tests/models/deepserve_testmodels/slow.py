@@ -1,0 +1,25 @@
+"""``slow``: sleeps, then tells which process answered."""
+
+import os
+import time
+
+from marshmallow import fields, validate
+
+from deepserve.model import BaseModel
+
+
+class SlowModel(BaseModel):
+    """Sleeps for the given time, then returns it and its process id."""
+
+    def get_metadata(self):
+        """Return the model metadata."""
+        return {"name": "slow", "description": "Sleeps, then answers."}
+
+    def get_predict_args(self):
+        """Return the sleep duration."""
+        return {"seconds": fields.Float(load_default=0.2, validate=validate.Range(0, 30))}
+
+    def predict(self, seconds=0.2):
+        """Sleep ``seconds``, then return it and the process id."""
+        time.sleep(seconds)
+        return {"slept": seconds, "pid": os.getpid()}
