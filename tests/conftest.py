@@ -1,0 +1,125 @@
+"""Shared fixtures: the real test models (installed entry points), the app, a real server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from deepserve.api import create_app
+from deepserve.loading import discover
+
+DEEPSERVE = Path(sysconfig.get_path("scripts")) / "deepserve"
+
+
+@pytest.fixture(scope="session")
+def discovery():
+    """Every installed model, loaded once through the real entry points."""
+    return discover()
+
+
+@pytest.fixture(scope="session")
+def app(discovery):
+    return create_app(discovery.models)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningServer:
+    """A ``deepserve run`` subprocess on a free loopback port."""
+
+    def __init__(self, *args: str, env: dict | None = None, ready_timeout: float = 60) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"deepserve-test-{self.port}.log"
+        command = [str(DEEPSERVE), "run", "--port", str(self.port), *args]
+        self._log_file = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            command,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+        self._wait_ready(ready_timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"deepserve run exited early:\n{self.output()}")
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(self.url + "/", timeout=2).ok:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"deepserve run not ready after {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Stop the server (and its workers); return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # no orphaned worker survives a test
+        self._log_file.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def run_server():
+    """Start ``deepserve run ARGS...`` servers; all are stopped at the end of the test."""
+    servers: list[RunningServer] = []
+
+    def start(*args: str, **kwargs) -> RunningServer:
+        server = RunningServer(*args, **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run the installed ``deepserve`` command."""
+    return subprocess.run(
+        [str(DEEPSERVE), *args], capture_output=True, text=True, timeout=120, **kwargs
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def pytest_report_header(config):
+    import marshmallow
+
+    return f"marshmallow {marshmallow.__version__}, python {sys.version.split()[0]}"
