@@ -6,6 +6,7 @@ or the same schema, so the same values are accepted and the same errors reported
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ _PARAMETER_KEYS = frozenset(
     "exclusiveMaximum minimum exclusiveMinimum maxLength minLength pattern maxItems minItems "
     "uniqueItems enum multipleOf allowEmptyValue".split()
 )
+_IGNORED_METADATA = frozenset({"location"})  # DEEPaaS's per-field location has no meaning here
 _FORM_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "file"})
 
 # Inline nested schemas instead of registering named definitions: each model is self-contained.
@@ -56,9 +58,7 @@ class ArgumentSpec:
         schema_class.file_args = frozenset(n for n, f in self.fields.items() if is_file_field(f))
         self.schema: ArgumentSchema = schema_class()
         self.file_args = schema_class.file_args
-        self.parameters = {
-            param["name"]: param for param in _form_parameters(self.schema, self.file_args)
-        }
+        self.parameters = {param["name"]: param for param in _form_parameters(self.schema)}
 
     def load(self, data: Mapping) -> dict:
         """Validate and deserialise ``data``; raises :class:`ArgumentError` (422)."""
@@ -113,17 +113,30 @@ def json_schema(schema: Schema) -> dict:
     return _converter.schema2jsonschema(schema)
 
 
-def _form_parameters(schema: Schema, file_args: frozenset[str]) -> list[dict]:
+def _form_parameters(schema: Schema) -> list[dict]:
     """Swagger 2.0 ``formData`` parameters, one per argument."""
     parameters = []
+    by_key = {field.data_key or name: field for name, field in schema.fields.items()}
     for param in _converter.schema2parameters(schema, location="formData"):
-        if param["name"] in file_args:
+        field = by_key[param["name"]]
+        for key, value in field.metadata.items():
+            if key not in _IGNORED_METADATA and _is_json(value):
+                param.setdefault(key, value)  # author hints such as "ui" become x-ui below
+        if is_file_field(field):
             param = {
                 key: param[key] for key in ("name", "in", "description", "required") if key in param
             }
             param["type"] = "file"
         parameters.append(_swagger2_parameter(param))
     return parameters
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _swagger2_parameter(param: dict) -> dict:

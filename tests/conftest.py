@@ -47,10 +47,12 @@ def free_port() -> int:
 class RunningServer:
     """A ``deepserve run`` subprocess on a free loopback port."""
 
-    def __init__(self, *args: str, env: dict | None = None, ready_timeout: float = 60) -> None:
+    def __init__(
+        self, *args: str, log_dir: Path, env: dict | None = None, ready_timeout: float = 60
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"deepserve-test-{self.port}.log"
+        self.log = log_dir / f"deepserve-{self.port}.log"
         command = [str(DEEPSERVE), "run", "--port", str(self.port), *args]
         self._log_file = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -66,6 +68,7 @@ class RunningServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"deepserve run exited early:\n{self.output()}")
             with contextlib.suppress(requests.ConnectionError):
                 if requests.get(self.url + "/", timeout=2).ok:
@@ -93,12 +96,13 @@ class RunningServer:
 
 
 @pytest.fixture
-def run_server():
+def run_server(tmp_path_factory):
     """Start ``deepserve run ARGS...`` servers; all are stopped at the end of the test."""
     servers: list[RunningServer] = []
+    log_dir = tmp_path_factory.mktemp("server-logs")
 
     def start(*args: str, **kwargs) -> RunningServer:
-        server = RunningServer(*args, **kwargs)
+        server = RunningServer(*args, log_dir=log_dir, **kwargs)
         servers.append(server)
         return server
 

@@ -67,6 +67,8 @@ def models_namespace(api: Api, records: list[ModelRecord]) -> Namespace:
 
     @ns.route("/<unserved:name>/", "/<unserved:name>/<path:rest>", doc=False)
     class UnknownModel(Resource):
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
         def dispatch_request(self, name: str, rest: str = ""):
             raise APIError(404, f"No model named '{name}' is served.", available=names)
 

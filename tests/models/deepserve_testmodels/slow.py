@@ -15,6 +15,12 @@ class SlowModel(BaseModel):
         """Return the model metadata."""
         return {"name": "slow", "description": "Sleeps, then answers."}
 
+    def warm(self):
+        """Fail when SLOW_WARM_FAIL is set (tests of start-up failures); note the warm-up."""
+        if os.environ.get("SLOW_WARM_FAIL"):
+            raise RuntimeError("cannot reach the GPU")
+        self.warmed_in = os.getpid()
+
     def get_predict_args(self):
         """Return the sleep duration."""
         return {"seconds": fields.Float(load_default=0.2, validate=validate.Range(0, 30))}
@@ -22,4 +28,4 @@ class SlowModel(BaseModel):
     def predict(self, seconds=0.2):
         """Sleep ``seconds``, then return it and the process id."""
         time.sleep(seconds)
-        return {"slept": seconds, "pid": os.getpid()}
+        return {"slept": seconds, "pid": os.getpid(), "warmed": getattr(self, "warmed_in", None)}

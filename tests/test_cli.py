@@ -1,0 +1,108 @@
+"""The ``deepserve`` command line, run as the installed console script."""
+
+from __future__ import annotations
+
+import json
+
+from openapi_spec_validator import validate
+
+
+def test_list_shows_every_entry_point_with_status(cli):
+    result = cli("list")
+    assert result.returncode == 0
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert "  ok  " in lines["echo"] and "deepserve_testmodels.echo:EchoModel" in lines["echo"]
+    assert "rejected: import failed" in lines["broken-import"]
+    assert (
+        "rejected: missing or non-callable required member 'predict'" in lines["broken-nopredict"]
+    )
+
+
+def test_list_json(cli):
+    rows = {row["name"]: row for row in json.loads(cli("list", "--json").stdout)}
+    assert rows["module"]["status"] == "ok"
+    assert rows["broken-init"]["status"].startswith("rejected: instantiating")
+
+
+def test_predict_prints_json(cli):
+    result = cli("predict", "echo", "--text", "hi", "--count=2", "--numbers", "1", "--numbers", "4")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert (body["text"], body["numbers_sum"]) == ("hihi", 5)
+
+
+def test_predict_bool_values_and_bare_flags(cli):
+    result = cli("predict", "badoutput", "--broken", "false")
+    assert json.loads(result.stdout) == {"label": "ok", "score": 0.5}
+    assert json.loads(cli("predict", "echo", "--text", "a", "--flag").stdout)["flag"] is True
+
+
+def test_predict_with_a_file_argument(cli, tmp_path):
+    data = tmp_path / "sample.csv"
+    data.write_text("a,b\n1,2\n")
+    result = cli("predict", "files", "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    predictions = json.loads(result.stdout)["predictions"]
+    assert predictions["original_filename"] == "sample.csv"
+    assert predictions["content_type"] == "text/csv"
+    assert predictions["size"] == 8
+    assert data.exists()  # the user's own file is left alone
+
+
+def test_predict_bad_argument_exits_2_with_errors(cli):
+    result = cli("predict", "echo", "--count", "99")
+    assert result.returncode == 2
+    errors = json.loads(result.stderr)["errors"]
+    assert set(errors) == {"text", "count"}
+    assert result.stdout == ""
+
+
+def test_predict_missing_file_exits_2(cli, tmp_path):
+    result = cli("predict", "files", "--data", str(tmp_path / "absent.png"))
+    assert result.returncode == 2
+    assert "No such file" in json.loads(result.stderr)["errors"]["data"][0]
+
+
+def test_predict_binary_output_to_file(cli, tmp_path):
+    out = tmp_path / "out.png"
+    result = cli("predict", "media", "--media-type", "image/png", "--output-file", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+    needs_file = cli("predict", "media", "--media-type", "image/png")
+    assert needs_file.returncode == 2 and "--output-file" in needs_file.stderr
+
+
+def test_predict_model_failure_exits_1(cli):
+    result = cli("predict", "failing")
+    assert result.returncode == 1
+    assert "RuntimeError: the model broke" in json.loads(result.stderr)["message"]
+
+
+def test_predict_unknown_model_exits_1(cli):
+    result = cli("predict", "nope")
+    assert result.returncode == 1
+    assert "no such entry point is installed" in result.stderr
+
+
+def test_openapi_prints_a_valid_spec(cli):
+    spec = json.loads(cli("openapi").stdout)
+    validate(spec)
+    only_echo = json.loads(cli("openapi", "--model", "echo").stdout)
+    assert [p for p in only_echo["paths"] if p.startswith("/v2/models/") and p.count("/") > 4] == [
+        "/v2/models/echo/predict/",
+        "/v2/models/echo/validate/",
+    ]
+
+
+def test_run_refuses_a_rejected_or_missing_selection(cli):
+    result = cli("run", "--model", "echo", "--model", "broken-schema", "--port", "1")
+    assert result.returncode == 1
+    assert "model 'broken-schema'" in result.stderr and "got int" in result.stderr
+
+
+def test_run_reads_options_from_the_environment(cli):
+    import os
+
+    result = cli("run", env={**os.environ, "DEEPSERVE_MODEL": "nonexistent"})
+    assert result.returncode == 1
+    assert "model 'nonexistent'" in result.stderr
