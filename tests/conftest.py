@@ -124,6 +124,6 @@ def cli():
 
 
 def pytest_report_header(config):
-    import marshmallow
+    from importlib.metadata import version
 
-    return f"marshmallow {marshmallow.__version__}, python {sys.version.split()[0]}"
+    return f"marshmallow {version('marshmallow')}, python {sys.version.split()[0]}"
