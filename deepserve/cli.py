@@ -17,7 +17,7 @@ from .api import create_app
 from .api.responses import is_json
 from .arguments import ArgumentSpec
 from .errors import APIError, ArgumentError
-from .loading import Discovery, discover
+from .loading import GROUP, GROUPS, Discovery, discover
 from .model import UploadedFile
 from .outputs import binary_body, dumps, prediction_document
 from .server import Server, gunicorn_options
@@ -40,6 +40,16 @@ model_option = option(
     metavar="NAME",
     help="Serve only this model (repeatable; the variable takes space-separated names).",
 )
+deepaas_option = option(
+    "--no-deepaas",
+    is_flag=True,
+    help="Ignore DEEPaaS models (entry points in the deepaas.v2.model group).",
+)
+
+
+def model_groups(no_deepaas: bool) -> tuple[str, ...]:
+    """The entry-point groups to discover models in."""
+    return (GROUP,) if no_deepaas else GROUPS
 
 
 @click.group()
@@ -54,15 +64,17 @@ def main() -> None:
 @option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
 @option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
 @model_option
+@deepaas_option
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
-def run(host, port, workers, threads, models, no_warm, timeout, log_level) -> None:
+def run(host, port, workers, threads, models, no_deepaas, no_warm, timeout, log_level) -> None:
     """Serve the installed models with gunicorn."""
     logging.basicConfig(
         level=log_level.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
     )
-    discovery = _require_models(discover(models), selected=bool(models))
+    discovery = discover(models, model_groups(no_deepaas))
+    discovery = _require_models(discovery, selected=bool(models))
     app = create_app(discovery.models)
     options = gunicorn_options(
         host=host,
@@ -77,19 +89,21 @@ def run(host, port, workers, threads, models, no_warm, timeout, log_level) -> No
 
 @main.command(name="list")
 @option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_models(as_json: bool) -> None:
+@deepaas_option
+def list_models(as_json: bool, no_deepaas: bool) -> None:
     """List every installed model entry point and whether it can be served."""
-    discovery = discover()
-    rows = [(r.name, "ok", r.target) for r in discovery.models]
-    rows += [(r.name, f"rejected: {r.reason}", r.target) for r in discovery.rejections]
+    discovery = discover(groups=model_groups(no_deepaas))
+    rows = [(r.name, "ok", r.target, r.group) for r in discovery.models]
+    rows += [(r.name, f"rejected: {r.reason}", r.target, r.group) for r in discovery.rejections]
     rows.sort()
     if as_json:
-        click.echo(json.dumps([{"name": n, "status": s, "target": t} for n, s, t in rows]))
+        keys = ("name", "status", "target", "group")
+        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows]))
         return
-    width = max([len(n) for n, _, _ in rows] + [4])
+    width = max([len(row[0]) for row in rows] + [4])
     click.echo(f"{'NAME':<{width}}  STATUS")
-    for name, status, target in rows:
-        click.echo(f"{name:<{width}}  {status}  [{target}]")
+    for name, status, target, group in rows:
+        click.echo(f"{name:<{width}}  {status}  [{group}: {target}]")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -99,14 +113,16 @@ def list_models(as_json: bool) -> None:
 )
 @click.option("--output-file", type=click.Path(dir_okay=False), help="Write the result here.")
 @click.option("--no-warm", is_flag=True, help="Do not call the model's warm() first.")
+@deepaas_option
 @click.pass_context
-def predict(ctx, model, media_type, output_file, no_warm) -> None:
+def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
     """Run one prediction offline: deepserve predict MODEL --ARG VALUE ...
 
     File arguments take a path. Prints the JSON result (or writes it to --output-file);
     binary results need --output-file. Exits 2 on bad arguments, 1 when the model fails.
     """
-    record = _require_models(discover([model]), selected=True).models[0]
+    discovery = discover([model], model_groups(no_deepaas))
+    record = _require_models(discovery, selected=True).models[0]
     try:
         args = record.predict_args.load(command_line_arguments(ctx.args, record.predict_args))
         chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
@@ -126,10 +142,12 @@ def predict(ctx, model, media_type, output_file, no_warm) -> None:
 
 @main.command()
 @model_option
+@deepaas_option
 @option("--indent", default=2, type=click.IntRange(min=0), help="JSON indentation.")
-def openapi(models, indent) -> None:
+def openapi(models, no_deepaas, indent) -> None:
     """Print the Swagger 2.0 specification of the API."""
-    discovery = _require_models(discover(models), selected=bool(models))
+    discovery = discover(models, model_groups(no_deepaas))
+    discovery = _require_models(discovery, selected=bool(models))
     app = create_app(discovery.models)
     with app.test_request_context("/"):
         spec = app.extensions["deepserve"]["api"].__schema__
@@ -170,8 +188,12 @@ def _local_file(name: str, path: str) -> UploadedFile:
 
 
 def _require_models(discovery: Discovery, *, selected: bool) -> Discovery:
-    """Exit non-zero when a selected model is not servable, or nothing is."""
-    failed = discovery.rejections if selected else []
+    """Exit non-zero when a selected model is not servable, or nothing is.
+
+    A rejected duplicate of a served name (the losing group of a clash) is not a failure.
+    """
+    served = {record.name for record in discovery.models}
+    failed = [r for r in discovery.rejections if r.name not in served] if selected else []
     if failed or not discovery.models:
         for rejection in failed:
             click.echo(f"error: {rejection}", err=True)

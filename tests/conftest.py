@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import signal
 import socket
@@ -124,6 +125,5 @@ def cli():
 
 
 def pytest_report_header(config):
-    from importlib.metadata import version
-
-    return f"marshmallow {version('marshmallow')}, python {sys.version.split()[0]}"
+    marshmallow = importlib.metadata.version("marshmallow")  # 4.x has no __version__
+    return f"marshmallow {marshmallow}, python {sys.version.split()[0]}"
