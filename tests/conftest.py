@@ -120,6 +120,7 @@ def cli():
 
 
 def pytest_report_header(config):
-    import marshmallow
+    import importlib.metadata
 
-    return f"marshmallow {marshmallow.__version__}, python {sys.version.split()[0]}"
+    marshmallow = importlib.metadata.version("marshmallow")
+    return f"marshmallow {marshmallow}, python {sys.version.split()[0]}"
