@@ -148,12 +148,15 @@ class Supervisor:
         """Collect ended job processes; a job that did not record its end failed."""
         for job_id, child in list(self.children.items()):
             code = child.process.poll()
-            if code is None:
-                continue
-            del self.children[job_id]
-            if self.store.finish(job_id, ERROR, error=_exit_message(code)):
-                log.error("job %s: %s", job_id, _exit_message(code))
-            self.store.remove_files(job_id)
+            if code is not None:
+                self._ended(job_id, ERROR, _exit_message(code))
+
+    def _ended(self, job_id: str, status: str, message: str) -> None:
+        """Record the end of a job's process, unless the job recorded its own end."""
+        if self.store.finish(job_id, status, error=message):
+            log.warning("job %s: %s", job_id, message)
+        self.store.remove_files(job_id)
+        del self.children[job_id]  # only now: a failed write is retried at the next step
 
     def stop_cancelled(self) -> None:
         """Stop the processes of jobs that are no longer running (cancelled or removed)."""
@@ -175,9 +178,9 @@ class Supervisor:
 
     def start(self, job: Job) -> None:
         """Start the process of a claimed job."""
-        self.store.job_dir(job.id).mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "deepserve.jobs.execute", job.id, str(os.getpid())]
         try:
+            self.store.job_dir(job.id).mkdir(parents=True, exist_ok=True)
             with open(self.store.log_path(job.id), "ab") as output:
                 process = subprocess.Popen(
                     command,
@@ -210,15 +213,17 @@ class Supervisor:
         if self.children:
             log.info("stopping %d running jobs (they become interrupted)", len(self.children))
         deadline = time.monotonic() + STOP_GRACE + 1
-        while self.children and time.monotonic() < deadline:
-            for child in self.children.values():
+        alive = list(self.children.values())
+        while alive and time.monotonic() < deadline:
+            for child in alive:
                 child.stop(time.monotonic())
-            for job_id, child in list(self.children.items()):
-                if child.process.poll() is not None:
-                    del self.children[job_id]
-                    self.store.finish(job_id, INTERRUPTED, error=INTERRUPTED_MESSAGE)
-                    self.store.remove_files(job_id)
             time.sleep(0.05)
+            alive = [child for child in alive if child.process.poll() is None]
+        for job_id in list(self.children):
+            try:
+                self._ended(job_id, INTERRUPTED, INTERRUPTED_MESSAGE)
+            except Exception:
+                log.exception("cannot record that job %s was interrupted", job_id)
 
 
 def _exit_message(code: int) -> str:

@@ -215,8 +215,8 @@ class IrisModel(BaseModel):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._current: TrainedModel | None = None
-        self._current_state: tuple | None = None  # SavedModels.state() of _current
+        # The current model, with the SavedModels.state() it was loaded for.
+        self._current: tuple[tuple | None, TrainedModel] | None = None
         self._saved: SavedModels | None = None
 
     # -- the current model ---------------------------------------------------------
@@ -232,14 +232,14 @@ class IrisModel(BaseModel):
         default one (fitted on first use)."""
         state = self.saved_models().state()
         current = self._current
-        if current is not None and state == self._current_state:
-            return current
+        if current is not None and current[0] == state:
+            return current[1]
         with self._lock:
-            if self._current is None or state != self._current_state:
+            if self._current is None or self._current[0] != state:
                 saved = self.saved_models()
-                self._current = saved.load_current() if state else fit_default_model()
-                self._current_state = state
-            return self._current
+                model = saved.load_current() if state else fit_default_model()
+                self._current = (state, model)
+            return self._current[1]
 
     # -- the deepserve contract ----------------------------------------------------
 
