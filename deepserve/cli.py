@@ -6,17 +6,21 @@ import json
 import logging
 import mimetypes
 import os
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MIMEAccept, MultiDict
 
-from . import __version__
+from . import __version__, paths
 from .api import create_app
 from .api.responses import is_json
 from .arguments import ArgumentSpec
 from .errors import APIError, ArgumentError
+from .jobs.store import JobStore
+from .jobs.supervisor import SupervisorProcess
 from .loading import GROUP, GROUPS, Discovery, discover
 from .model import UploadedFile
 from .outputs import binary_body, dumps, prediction_document
@@ -68,23 +72,58 @@ def main() -> None:
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
-def run(host, port, workers, threads, models, no_deepaas, no_warm, timeout, log_level) -> None:
+@option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where training jobs and model files are kept (default: $XDG_DATA_HOME/deepserve).",
+)
+@option(
+    "--max-jobs",
+    default=1,
+    type=click.IntRange(min=1),
+    help="Training jobs that run at the same time; the others wait, queued.",
+)
+@option(
+    "--job-retention",
+    default=30.0,
+    type=click.FloatRange(min=0),
+    help="Days a finished training job is kept (0: forever).",
+)
+def run(
+    models, no_deepaas, no_warm, log_level, data_dir, max_jobs, job_retention, **server_options
+) -> None:
     """Serve the installed models with gunicorn."""
     logging.basicConfig(
         level=log_level.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
     )
+    if data_dir is not None:  # before loading: models, workers and jobs all read it
+        os.environ[paths.DATA_DIR_VARIABLE] = str(data_dir.resolve())
     discovery = discover(models, model_groups(no_deepaas))
     discovery = _require_models(discovery, selected=bool(models))
     app = create_app(discovery.models)
-    options = gunicorn_options(
-        host=host,
-        port=port,
-        workers=workers,
-        threads=threads,
-        timeout=timeout,
-        log_level=log_level,
-    )
-    Server(app, discovery.models, options=options, warm=not no_warm).run()
+    options = gunicorn_options(**server_options, log_level=log_level)
+    trainable = [record.name for record in discovery.models if record.train_args is not None]
+    supervisor = None
+    if trainable:
+        supervisor = SupervisorProcess(
+            _job_store().data_dir,
+            trainable,
+            max_jobs=max_jobs,
+            retention_days=job_retention,
+            log_level=log_level,
+        )
+    Server(app, discovery.models, options=options, warm=not no_warm, supervisor=supervisor).run()
+
+
+def _job_store() -> JobStore:
+    """The job store of the data directory, created now so that a bad directory stops us."""
+    store = JobStore(paths.data_dir().resolve())
+    try:
+        store.initialise()
+    except (OSError, sqlite3.Error) as error:
+        message = f"cannot keep training jobs in {store.data_dir}: {error}"
+        raise click.ClickException(message) from error
+    return store
 
 
 @main.command(name="list")

@@ -105,9 +105,16 @@ class ModelRecord:
 
     def validate(self, args: dict) -> Any:
         """Call ``validate``; 501 when the model does not implement it."""
-        if self.validate_args is None:
-            raise NotSupported(self.name, "validate")
-        return self._call("validate", args)
+        return self._call_optional("validate", args)
+
+    def train(self, args: dict) -> Any:
+        """Call ``train`` (done by a training job); 501 when the model does not implement it."""
+        return self._call_optional("train", args)
+
+    def _call_optional(self, method: str, args: dict) -> Any:
+        if getattr(self, f"{method}_args") is None:
+            raise NotSupported(self.name, method)
+        return self._call(method, args)
 
     def _call(self, method: str, args: dict) -> Any:
         try:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import flask
 from gunicorn.app.base import BaseApplication
 
+from .jobs.supervisor import SupervisorProcess
 from .record import ModelRecord
 
 log = logging.getLogger("deepserve")
@@ -18,6 +19,8 @@ class Server(BaseApplication):
 
     The app (and the models it holds) is built once in the master process and inherited by
     every worker on fork; each worker then runs the models' ``warm`` before taking requests.
+    The master also starts the training-job ``supervisor`` (when given) once it listens,
+    and stops it on exit.
     """
 
     def __init__(
@@ -27,11 +30,13 @@ class Server(BaseApplication):
         *,
         options: dict,
         warm: bool = True,
+        supervisor: SupervisorProcess | None = None,
     ) -> None:
         self.app = app
         self.records = list(records)
         self.options = options
         self.warm = warm
+        self.supervisor = supervisor
         super().__init__()
 
     def load_config(self) -> None:
@@ -40,6 +45,9 @@ class Server(BaseApplication):
         self.cfg.set("preload_app", True)
         if self.warm:
             self.cfg.set("post_worker_init", self.warm_worker)
+        if self.supervisor is not None:
+            self.cfg.set("when_ready", self.start_supervisor)
+            self.cfg.set("on_exit", self.stop_supervisor)
 
     def load(self) -> flask.Flask:
         return self.app
@@ -49,6 +57,14 @@ class Server(BaseApplication):
         for record in self.records:
             log.info("warming model %r in worker %s", record.name, worker.pid)
             record.warm()
+
+    def start_supervisor(self, arbiter) -> None:
+        """Start the training-job supervisor (in the master, once it listens)."""
+        self.supervisor.start()
+
+    def stop_supervisor(self, arbiter) -> None:
+        """Stop the supervisor, which stops the running jobs (they become interrupted)."""
+        self.supervisor.stop()
 
 
 def gunicorn_options(

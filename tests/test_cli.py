@@ -96,10 +96,9 @@ def test_openapi_prints_a_valid_spec(cli):
     spec = json.loads(cli("openapi").stdout)
     validate(spec)
     only_echo = json.loads(cli("openapi", "--model", "echo").stdout)
-    assert [p for p in only_echo["paths"] if p.startswith("/v2/models/") and p.count("/") > 4] == [
-        "/v2/models/echo/predict/",
-        "/v2/models/echo/validate/",
-    ]
+    model_paths = {p.split("/")[3] for p in only_echo["paths"] if p.count("/") > 3}
+    assert model_paths == {"echo"}
+    assert "/v2/models/echo/predict/" in only_echo["paths"]
 
 
 def test_run_refuses_a_rejected_or_missing_selection(cli):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import flask
 from flask_restx import Api
 
-from .. import __version__
+from .. import __version__, paths
+from ..jobs.store import JobStore
 from ..record import ModelRecord
 from . import errors, uploads
 from .models import model_namespace, models_namespace, unserved_converter
@@ -21,8 +23,12 @@ class DeepserveApi(Api):
         return root_document()
 
 
-def create_app(records: Sequence[ModelRecord]) -> flask.Flask:
-    """Build the WSGI application serving ``records`` (already loaded and validated)."""
+def create_app(records: Sequence[ModelRecord], data_dir: Path | None = None) -> flask.Flask:
+    """Build the WSGI application serving ``records`` (already loaded and validated).
+
+    Training jobs are kept in ``data_dir`` (by default :func:`deepserve.paths.data_dir`).
+    """
+    jobs = JobStore(data_dir or paths.data_dir())
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
     uploads.init_app(app)
@@ -38,7 +44,7 @@ def create_app(records: Sequence[ModelRecord]) -> flask.Flask:
     api.add_namespace(versions_namespace(api))
     api.add_namespace(models_namespace(api, list(records)))
     for record in records:
-        api.add_namespace(model_namespace(api, record))
+        api.add_namespace(model_namespace(api, record, jobs))
     errors.init_app(app)
-    app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}}
+    app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}, "jobs": jobs}
     return app

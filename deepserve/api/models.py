@@ -10,10 +10,12 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from ..arguments import json_schema
 from ..errors import APIError, ModelError
+from ..jobs.store import JobStore
 from ..record import ModelRecord
-from .docs import error_model, metadata_model
+from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
 from .responses import prediction_response, result_response
+from .train import add_train_routes
 from .versions import link
 
 log = logging.getLogger("deepserve")
@@ -38,6 +40,8 @@ def describe(record: ModelRecord) -> dict:
     links = [link("self", base), link("predict", base + "predict/")]
     if record.validate_args is not None:
         links.append(link("validate", base + "validate/"))
+    if record.train_args is not None:
+        links.append(link("train", base + "train/"))
     return {
         **metadata,
         "id": record.name,
@@ -91,8 +95,8 @@ def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
     return type("Unserved", (UnservedConverter,), {"served": frozenset(r.name for r in records)})
 
 
-def model_namespace(api: Api, record: ModelRecord) -> Namespace:
-    """The routes of one model: metadata, predict, validate."""
+def model_namespace(api: Api, record: ModelRecord, jobs: JobStore) -> Namespace:
+    """The routes of one model: metadata, predict, validate, train (jobs in ``jobs``)."""
     ns = Namespace(
         record.name,
         path=f"/v2/models/{record.name}",
@@ -115,7 +119,7 @@ def model_namespace(api: Api, record: ModelRecord) -> Namespace:
 
     @ns.route("/predict/")
     class Predict(Resource):
-        @ns.doc(id=f"predict_{record.name}", params=_copy(record.predict_args.parameters))
+        @ns.doc(id=f"predict_{record.name}", params=copy_parameters(record.predict_args.parameters))
         @ns.produces(list(record.media_types))
         @ns.response(
             200, "The prediction (JSON, or a body of the negotiated media type)", prediction
@@ -133,7 +137,7 @@ def model_namespace(api: Api, record: ModelRecord) -> Namespace:
 
     @ns.route("/validate/")
     class Validate(Resource):
-        @ns.doc(id=f"validate_{record.name}", params=_copy(validate_params))
+        @ns.doc(id=f"validate_{record.name}", params=copy_parameters(validate_params))
         @ns.response(200, "The validation result", api.schema_model("ValidationResult", RESULT))
         @ns.response(422, "Invalid arguments", error)
         @ns.response(501, "The model does not implement validate", error)
@@ -144,6 +148,7 @@ def model_namespace(api: Api, record: ModelRecord) -> Namespace:
             args = parse_arguments(record.validate_args)
             return result_response(record, record.validate(args))
 
+    add_train_routes(api, ns, record, jobs)
     return ns
 
 
@@ -151,8 +156,3 @@ RESULT = {
     "type": "object",
     "properties": {"status": {"type": "string", "example": "OK"}, "result": {}},
 }
-
-
-def _copy(parameters: dict) -> dict:
-    """Flask-RESTX edits parameter dicts in place; give it its own."""
-    return {name: dict(param) for name, param in parameters.items()}
