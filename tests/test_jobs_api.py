@@ -88,6 +88,8 @@ def test_submit_answers_202_with_the_queued_job(api):
     ]
     for key in ("started", "finished", "duration", "result", "error", "progress"):
         assert key in document
+    assert document["uuid"] == document["id"]  # DEEPaaS's names, for DEEPaaS clients
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?", document["date"])
 
 
 def test_a_job_runs_to_done_with_its_result_progress_and_metrics(api, wait):
@@ -202,6 +204,7 @@ def test_an_exception_in_train_is_an_error_with_the_traceback_in_the_log(api, wa
     failed = finished(api, wait, job_id)
     assert failed["status"] == "error"
     assert failed["error"] == "Model 'trainer' failed in train: RuntimeError: training diverged"
+    assert failed["message"] == failed["error"]  # where DEEPaaS clients look
     assert failed["result"] is None
     log = log_text(api, job_id)
     assert "Traceback (most recent call last)" in log

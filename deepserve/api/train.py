@@ -56,8 +56,17 @@ JOB = {
             "description": "the fraction done, as last reported by the model",
         },
         "metrics": {"type": "object", "x-nullable": True, "description": "reported metrics"},
-        "message": {"type": "string", "x-nullable": True, "description": "reported message"},
+        "message": {
+            "type": "string",
+            "x-nullable": True,
+            "description": "the error of a failed job, else the message last reported (DEEPaaS)",
+        },
         "links": {"type": "array", "items": LINK},
+        "uuid": {"type": "string", "description": "the job id (DEEPaaS name of `id`)"},
+        "date": {
+            "type": "string",
+            "description": "creation time, server-local `YYYY-MM-DD HH:MM:SS.ffffff` (DEEPaaS)",
+        },
     },
 }
 
@@ -222,8 +231,10 @@ class TrainingJobs:
             "error": job.error,
             "progress": job.progress,
             "metrics": job.metrics,
-            "message": job.message,
+            "message": job.error if job.status == "error" else job.message,
             "links": [link("self", path), link("log", path + "/log")],
+            "uuid": job.id,
+            "date": str(datetime.datetime.fromtimestamp(job.created)),
         }
 
 
