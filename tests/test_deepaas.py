@@ -399,6 +399,24 @@ def test_legacy_warm_and_train_are_passed_through(discovery):
 
 
 @needs_marshmallow_3
+def test_legacy_model_trains_as_a_job_with_deepaas_fields(
+    discovery, tmp_path, start_supervisor, wait
+):
+    start_supervisor("--data-dir", str(tmp_path), "deepaas-legacy")
+    client = create_app(discovery.models, data_dir=tmp_path).test_client()
+    url = "/v2/models/deepaas-legacy/train/"
+    submitted = client.post(url, data={"epochs": "2"}).get_json()
+    assert submitted["uuid"] == submitted["id"] and submitted["date"]
+
+    def done():
+        job = client.get(url + submitted["id"]).get_json()
+        return job if job["status"] in ("done", "error") else None
+
+    job = wait(done)
+    assert (job["status"], job["result"]) == ("done", {"epochs": 2}), job
+
+
+@needs_marshmallow_3
 @pytest.mark.e2e
 def test_legacy_model_served_by_a_real_server(run_server):
     server = run_server("--model", "deepaas-legacy")
