@@ -6,8 +6,8 @@ model's result are saved under ``test-artifacts/ui/`` for people to look at.
 
 from __future__ import annotations
 
+import configparser
 import threading
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "ui"
+EXAMPLES = ROOT / "examples"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 PICTURE = {"name": "dot.png", "mimeType": "image/png", "buffer": png(8, 8, lambda x, y: (0, 99, 0))}
@@ -47,12 +49,15 @@ pytestmark = [
 
 
 def example_models() -> list[str]:
-    """Entry-point names of the installed example models (everything but the test models)."""
-    return sorted(
-        ep.name
-        for ep in entry_points(group="deepserve.model")
-        if ep.dist.name != "deepserve-testmodels"
-    )
+    """The model names the examples declare (entry points in ``examples/*/setup.cfg``)."""
+    names = []
+    for setup in sorted(EXAMPLES.glob("*/setup.cfg")):
+        config = configparser.ConfigParser()
+        config.read(setup)
+        for group in ("deepserve.model", "deepaas.v2.model"):
+            declared = config.get("options.entry_points", group, fallback="")
+            names += [line.split("=")[0].strip() for line in declared.splitlines() if "=" in line]
+    return names
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +334,7 @@ def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
     if not any(link["rel"] == "train" for link in links):
         pytest.skip("needs training jobs (branch train)")
     open_model(page, server.url, "widgets", "train")
-    page.get_by_label("steps").fill("3")
+    page.locator("#train-steps").fill("3")
     page.locator("#train-delay").fill("0.1")
     page.get_by_role("button", name="Start training").click()
     job = page.locator("section.job")
@@ -339,7 +344,7 @@ def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
     expect(job.locator("pre.log")).to_contain_text("step 3/3: loss 0.1250")
     expect(job.locator(".tree")).to_contain_text("loss: 0.125")
 
-    page.get_by_label("steps").fill("100")
+    page.locator("#train-steps").fill("100")
     page.locator("#train-delay").fill("0.5")
     page.get_by_role("button", name="Start training").click()
     expect(job.locator(".badge")).to_have_text("running")

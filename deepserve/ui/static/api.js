@@ -67,11 +67,15 @@ export function linkTo(links, rel) {
   return found ? found.href : null;
 }
 
-/** The Swagger operation answering `method` at `href` (a path that includes the base path). */
+/**
+ * The Swagger operation answering `method` at `href`: the longest spec path that ends `href`
+ * (links include the base path the server is mounted at; spec paths do not, and the spec's
+ * `basePath` is the one of whichever request built it first).
+ */
 export function operation(spec, href, method) {
-  const base = (spec.basePath || "/").replace(/\/$/, "");
-  const path = href && href.startsWith(base) ? href.slice(base.length) : href;
-  return (spec.paths[path] || {})[method] || null;
+  const paths = Object.keys(spec.paths).filter((path) => href && href.endsWith(path));
+  const longest = paths.sort((a, b) => b.length - a.length)[0];
+  return longest ? spec.paths[longest][method] || null : null;
 }
 
 /** Resolve a Swagger `$ref` to `#/definitions/...` (other schemas are returned as they are). */

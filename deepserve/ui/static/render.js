@@ -63,7 +63,7 @@ export async function renderResponse(response, schema, name = "prediction") {
   return el(
     "p",
     {},
-    `The answer is a ${type || "binary"} file of ${formatBytes(blob.size)}. `,
+    `The answer is a file (${type || "binary"}, ${formatBytes(blob.size)}). `,
     download(url, filename),
   );
 }

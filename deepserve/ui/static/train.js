@@ -43,11 +43,10 @@ async function readLog(trainURL, job) {
 
 /** What a job is doing, in detail: status, progress, metrics, result or error, log. */
 function jobDetails(job, log, onCancel) {
-  const progress = el("progress", {
-    max: 1,
-    value: typeof job.progress === "number" ? job.progress : null, // none: indeterminate
-    "aria-label": "Progress",
-  });
+  const known = typeof job.progress === "number";
+  const progress =
+    (known || ACTIVE.has(job.status)) && // unknown while active: an indeterminate bar
+    el("progress", { max: 1, value: known ? job.progress : null, "aria-label": "Progress" });
   const facts = [
     ["created", when(job.created)],
     ["started", when(job.started)],
