@@ -356,6 +356,21 @@ def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
     screenshot(page, "widgets-train-laptop")
 
 
+def test_access_token_is_sent_with_every_request(page, server):
+    page.goto(server.url + "/ui/")
+    page.get_by_text("Access token").click()
+    page.get_by_label("Bearer token").fill("s3cret-token")
+    page.get_by_label("Bearer token").press("Enter")
+    page.reload()  # the token is kept for the browser tab
+    expect(page.get_by_label("Bearer token")).to_have_value("s3cret-token")
+    open_model(page, server.url, "iris")
+    for name in ("sepal_length", "sepal_width", "petal_length", "petal_width"):
+        page.locator(f"#predict-{name}").fill("1")
+    with page.expect_request("**/v2/models/iris/predict/") as sent:
+        page.get_by_role("button", name="Predict").click()
+    assert sent.value.headers["authorization"] == "Bearer s3cret-token"
+
+
 @pytest.mark.parametrize("name", example_models())
 def test_screenshots_of_example_models(page, server, name):
     """Each example's page, filled with its declared examples and predicted, at two widths."""

@@ -118,8 +118,9 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
           el("h2", {}, "Result"),
           await renderResponse(response, schema, name),
         );
-        // on a phone the result is below the form: bring it into view
-        if (result.getBoundingClientRect().top > window.innerHeight) result.scrollIntoView();
+        // after a long form the result may be out of sight (above, or below on a phone)
+        const top = result.getBoundingClientRect().top;
+        if (top < 0 || top > window.innerHeight) result.scrollIntoView();
       } catch (error) {
         result.replaceChildren();
         throw error;
