@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-import requests
 from conftest import RunningServer
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.exceptions import NotFound
@@ -330,9 +329,6 @@ def test_keyboard_only_prediction_with_labelled_inputs(page, server):
 
 
 def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
-    links = requests.get(server.url + "/v2/models/widgets/").json()["links"]
-    if not any(link["rel"] == "train" for link in links):
-        pytest.skip("needs training jobs (branch train)")
     open_model(page, server.url, "widgets", "train")
     page.locator("#train-steps").fill("3")
     page.locator("#train-delay").fill("0.1")
@@ -353,6 +349,9 @@ def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
     rows = page.locator(".jobs tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.locator(".badge")).to_have_text(["cancelled", "done"])
+    rows.nth(1).get_by_role("button").click()  # a past job, opened again
+    expect(job.locator(".badge")).to_have_text("done")
+    expect(job.locator("pre.log")).to_contain_text("step 3/3")
     screenshot(page, "widgets-train-laptop")
 
 

@@ -60,13 +60,13 @@ function jobDetails(job, log, onCancel) {
   const hasResult = job.result !== null && job.result !== undefined;
   return [
     el("h2", {}, `Job ${job.id.slice(0, 8)} `, statusBadge(job.status)),
-    el(
-      "p",
-      { class: "progress-line" },
-      progress,
-      ` ${percent(job.progress)}`,
-      job.message ? ` — ${job.message}` : "",
-    ),
+    (progress || job.message) &&
+      el(
+        "p",
+        { class: "progress-line" },
+        progress && [progress, ` ${percent(job.progress)}`],
+        job.message ? ` — ${job.message}` : "",
+      ),
     ACTIVE.has(job.status) &&
       el(
         "button",
