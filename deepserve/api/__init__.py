@@ -13,6 +13,7 @@ from .. import __version__, paths
 from ..errors import APIError
 from ..jobs.store import JobStore
 from ..record import ModelRecord
+from ..ui import ui_blueprint
 from . import errors, uploads
 from .models import model_namespace, models_namespace, unserved_converter
 from .versions import root_document, versions_namespace
@@ -58,6 +59,7 @@ def create_app(records: Sequence[ModelRecord], data_dir: Path | None = None) -> 
     api.add_namespace(models_namespace(api, list(records)))
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
+    app.register_blueprint(ui_blueprint())
     errors.init_app(app)
     app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}, "jobs": jobs}
     return app
