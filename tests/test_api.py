@@ -16,7 +16,7 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/av
 def test_root_lists_versions_and_links(client):
     body = client.get("/").get_json()
     assert [v["id"] for v in body["versions"]] == ["v2"]
-    assert {link["href"] for link in body["links"]} == {"/swagger.json", "/api/"}
+    assert {link["href"] for link in body["links"]} == {"/swagger.json", "/api/", "/ui/"}
 
 
 def test_v2_version_object(client):
