@@ -60,18 +60,22 @@ class RunningServer:
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-        self._wait_ready(ready_timeout)
+        try:
+            self._wait_ready(ready_timeout)
+        except BaseException:
+            self.stop()  # never leave a server behind, whatever went wrong
+            raise
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"deepserve run exited early:\n{self.output()}")
-            with contextlib.suppress(requests.ConnectionError):
+            # Timeout: the socket is open but the worker is still warming its models.
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
                 if requests.get(self.url + "/", timeout=2).ok:
                     return
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"deepserve run not ready after {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
