@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import signal
 import socket
@@ -124,6 +125,6 @@ def cli():
 
 
 def pytest_report_header(config):
-    import marshmallow
-
-    return f"marshmallow {marshmallow.__version__}, python {sys.version.split()[0]}"
+    # marshmallow 4.4 dropped __version__; the distribution's metadata always has it.
+    marshmallow = importlib.metadata.version("marshmallow")
+    return f"marshmallow {marshmallow}, python {sys.version.split()[0]}"
