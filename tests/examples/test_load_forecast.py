@@ -188,6 +188,14 @@ def test_default_regressors_forecast_the_test_days(default_scores):
     assert default_scores["svr"]["mape"] < default_scores["linear_regression"]["mape"]
 
 
+def test_forecast_looks_at_the_last_week_only(series):
+    forecaster = new_model().store.current().value
+    long = forecaster.forecast(series.iloc[:5000], list(MODELS))
+    week = forecaster.forecast(series.iloc[5000 - features.HISTORY : 5000], list(MODELS))
+    for name in MODELS:
+        np.testing.assert_allclose(long[name], week[name])
+
+
 def test_split_keeps_the_test_targets_out_of_training(series):
     train, test_origins = split(series, 28)
     assert len(train) == len(series) - 28 * 24

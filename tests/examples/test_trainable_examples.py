@@ -7,7 +7,9 @@ import json
 
 import pytest
 from example_models import installed_model, train_args
+from openapi_spec_validator import validate
 
+from deepserve.api import create_app
 from deepserve.errors import ArgumentError
 from deepserve.loading import discover
 
@@ -36,6 +38,19 @@ def test_every_argument_is_described(name):
     for spec in (record.predict_args, record.train_args):
         for argument, parameter in spec.parameters.items():
             assert parameter.get("description"), argument
+
+
+def test_swagger_spec_is_valid_and_lists_the_media_types():
+    app = create_app(discover(EXAMPLES).models)
+    spec = app.test_client().get("/swagger.json").json
+    validate(spec)
+    produces = {
+        name: spec["paths"][f"/v2/models/{name}/predict/"]["post"]["produces"] for name in EXAMPLES
+    }
+    assert produces == {
+        "load-forecast": ["application/json", "image/png", "text/csv"],
+        "cell-segmentation": ["application/json", "image/png"],
+    }
 
 
 @pytest.mark.parametrize(

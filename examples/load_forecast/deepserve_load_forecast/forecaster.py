@@ -61,9 +61,10 @@ class Forecaster:
 
     def forecast(self, history: pd.Series, names: list[str]) -> dict[str, np.ndarray]:
         """The next 24 hourly loads after ``history`` (at least a week), per regressor."""
-        values = history.to_numpy(dtype=float)
+        recent = history.iloc[-features.HISTORY :]  # all that the features look at
+        values = recent.to_numpy(dtype=float)
         last = np.array([len(values) - 1])
-        rows = features.design(values, history.index, last)
+        rows = features.design(values, recent.index, last)
         level = features.levels(values, last)[0]
         return {name: self.regressors[name].predict(rows) * level for name in names}
 

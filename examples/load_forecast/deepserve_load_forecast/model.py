@@ -129,17 +129,11 @@ class LoadForecastModel(BaseModel):
             ),
             "time": fields.List(
                 fields.Str(),
-                metadata={
-                    "description": f"Instead of data: the timestamps, {_HISTORY_HELP}",
-                    "example": ["2019-12-01T00:00", "2019-12-01T01:00", "..."],
-                },
+                metadata={"description": f"Instead of data: the timestamps, {_HISTORY_HELP}"},
             ),
             "load": fields.List(
                 fields.Float(),
-                metadata={
-                    "description": "Instead of data: the load at each timestamp (any unit)",
-                    "example": [41234.5, 40012.0, "..."],
-                },
+                metadata={"description": "Instead of data: the load at each timestamp (any unit)"},
             ),
             "models": fields.List(
                 fields.Str(validate=validate.OneOf(list(MODELS))),
