@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import RunningServer
 from playwright.sync_api import Page, expect, sync_playwright
+from servers import RunningServer
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
@@ -370,12 +370,28 @@ def test_access_token_is_sent_with_every_request(page, server):
     assert sent.value.headers["authorization"] == "Bearer s3cret-token"
 
 
+def sample_uploads(name: str, folder: Path) -> dict[str, str]:
+    """Typical files for the examples' file arguments, by argument name."""
+    if name == "cell-segmentation":  # scikit-image ships this microscopy image in its wheel
+        skimage_data = pytest.importorskip("skimage.data")
+        return {"image": str(Path(skimage_data.__file__).parent / "ihc.png")}
+    if name == "load-forecast":  # the last two weeks of the bundled series
+        lines = (EXAMPLES / "load_forecast/deepserve_load_forecast/data/load.csv").read_text()
+        header, *rows = lines.splitlines()
+        history = folder / "history.csv"
+        history.write_text("\n".join([header, *rows[-14 * 24 :]]) + "\n")
+        return {"data": str(history)}
+    return {}
+
+
 @pytest.mark.parametrize("name", example_models())
-def test_screenshots_of_example_models(page, server, name):
+def test_screenshots_of_example_models(page, server, name, tmp_path):
     """Each example's page, filled with its declared examples and predicted, at two widths."""
     open_model(page, server.url, name)
-    for field in page.locator("form#predict input[placeholder^='e.g. ']").all():
+    for field in page.locator("form#predict input[required][placeholder^='e.g. ']").all():
         field.fill(field.get_attribute("placeholder").removeprefix("e.g. "))
+    for argument, path in sample_uploads(name, tmp_path).items():
+        page.locator(f"form#predict input[type=file][name='{argument}']").set_input_files(path)
     page.get_by_role("button", name="Predict").click()
     expect(page.locator(".result h2")).to_have_text("Result")
     screenshot(page, f"{name}-laptop")
