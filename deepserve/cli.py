@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import mimetypes
 import os
 import sys
@@ -18,9 +19,12 @@ from .api.responses import is_json
 from .arguments import ArgumentSpec
 from .errors import APIError, ArgumentError
 from .loading import Discovery, discover
+from .logs import FORMATS, logging_config
+from .metrics import multiprocess_directory
 from .model import UploadedFile
 from .outputs import binary_body, dumps, prediction_document
 from .server import Server, gunicorn_options
+from .settings import Settings, parse_size, read_tokens
 
 LOG_LEVELS = ["debug", "info", "warning", "error", "critical"]
 
@@ -31,6 +35,20 @@ def option(name: str, *destination: str, **kwargs):
     return click.option(
         name, *destination, envvar=envvar, show_envvar=True, show_default=True, **kwargs
     )
+
+
+class Size(click.ParamType):
+    """A byte count: ``1024``, ``500M``, ``1G`` (powers of 1024)."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 model_option = option(
@@ -57,13 +75,61 @@ def main() -> None:
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
-def run(host, port, workers, threads, models, no_warm, timeout, log_level) -> None:
+@option("--log-format", default="text", type=click.Choice(FORMATS), help="Log line format.")
+@option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' (repeatable; the variable takes several).",
+)
+@option(
+    "--token-file",
+    "token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File of tokens, one per line, '#' comments (repeatable).",
+)
+@option(
+    "--read-only-token",
+    "read_only_tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="A token that may read and predict/validate, not train or cancel (repeatable).",
+)
+@option(
+    "--read-only-token-file",
+    "read_only_token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File of read-only tokens (repeatable).",
+)
+@option(
+    "--max-upload-size",
+    default="1G",
+    type=Size(),
+    help="Largest request body, in bytes or with K/M/G/T (413 above it).",
+)
+@option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow cross-origin calls from this origin, or '*' (repeatable; CORS is off without it).",
+)
+@option("--base-path", default="", metavar="PATH", help="Serve everything under this prefix.")
+@option(
+    "--proxy",
+    "proxy_count",
+    default=0,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Trust X-Forwarded-* headers from this many reverse proxies in front.",
+)
+def run(host, port, workers, threads, models, no_warm, timeout, log_level, log_format, **app):
     """Serve the installed models with gunicorn."""
-    logging.basicConfig(
-        level=log_level.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
-    )
-    discovery = _require_models(discover(models), selected=bool(models))
-    app = create_app(discovery.models)
+    logging.config.dictConfig(logging_config(log_format, log_level))
+    settings = _settings(warm=not no_warm, **app)
     options = gunicorn_options(
         host=host,
         port=port,
@@ -71,8 +137,37 @@ def run(host, port, workers, threads, models, no_warm, timeout, log_level) -> No
         threads=threads,
         timeout=timeout,
         log_level=log_level,
+        log_format=log_format,
     )
-    Server(app, discovery.models, options=options, warm=not no_warm).run()
+    with multiprocess_directory():
+        discovery = _require_models(discover(models), selected=bool(models))
+        app = create_app(discovery.models, settings)
+        app.extensions["deepserve"]["metrics"].record_load_failures(
+            [rejection.name for rejection in discovery.rejections]
+        )
+        Server(app, discovery.models, options=options, warm=not no_warm).run()
+
+
+def _settings(
+    *, tokens, token_files, read_only_tokens, read_only_token_files, **options
+) -> Settings:
+    """The app settings from ``run``'s options; bad values are usage errors (exit 2)."""
+    try:
+        return Settings(
+            tokens=tuple(tokens) + tuple(_file_tokens(token_files)),
+            read_only_tokens=tuple(read_only_tokens) + tuple(_file_tokens(read_only_token_files)),
+            cors_origins=tuple(options.pop("cors_origins")),
+            **options,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _file_tokens(paths) -> list[str]:
+    try:
+        return [token for path in paths for token in read_tokens(path)]
+    except OSError as error:
+        raise click.UsageError(f"cannot read a token file: {error}") from error
 
 
 @main.command(name="list")

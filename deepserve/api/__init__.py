@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import flask
 from flask_restx import Api
 
 from .. import __version__
 from ..record import ModelRecord
-from . import errors, uploads
+from ..settings import Settings
+from . import auth, errors, hardening, metrics, proxy, uploads
+from .health import health_namespace
 from .models import model_namespace, models_namespace, unserved_converter
 from .versions import root_document, versions_namespace
 
 
 class DeepserveApi(Api):
-    """Flask-RESTX Api whose root (``GET /``) lists the versions instead of a 404."""
+    """Flask-RESTX Api whose root (``GET /``) lists the versions instead of a 404.
+
+    ``spec_extensions`` edit the Swagger document once, when it is first built; its
+    ``basePath`` follows the mount point of each request (base path, proxy prefix).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.spec_extensions: list[Callable[[dict], None]] = []
+        super().__init__(*args, **kwargs)
 
     def render_root(self):
         return root_document()
 
+    @property
+    def __schema__(self) -> dict:
+        fresh = not self._schema
+        spec = super().__schema__
+        if fresh and self._schema:
+            for extend in self.spec_extensions:
+                extend(spec)
+        base = flask.request.script_root or "/"
+        return spec if spec.get("basePath", base) == base else {**spec, "basePath": base}
 
-def create_app(records: Sequence[ModelRecord]) -> flask.Flask:
+
+def create_app(records: Sequence[ModelRecord], settings: Settings | None = None) -> flask.Flask:
     """Build the WSGI application serving ``records`` (already loaded and validated)."""
+    settings = settings or Settings()
+    records = list(records)
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
+    app_metrics = metrics.init_app(app, [record.name for record in records])
+    hardening.init_app(app, settings)
     uploads.init_app(app)
-    app.url_map.converters["unserved"] = unserved_converter(list(records))
+    app.url_map.converters["unserved"] = unserved_converter(records)
     api = DeepserveApi(
         app,
         version=__version__,
@@ -35,10 +59,18 @@ def create_app(records: Sequence[ModelRecord]) -> flask.Flask:
         doc="/api/",
         catch_all_404s=True,
     )
+    auth.init_app(app, api, settings)
     api.add_namespace(versions_namespace(api))
-    api.add_namespace(models_namespace(api, list(records)))
+    api.add_namespace(health_namespace(api, records, settings))
+    api.add_namespace(models_namespace(api, records))
     for record in records:
         api.add_namespace(model_namespace(api, record))
     errors.init_app(app)
-    app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}}
+    proxy.init_app(app, settings)
+    app.extensions["deepserve"] = {
+        "api": api,
+        "models": {r.name: r for r in records},
+        "settings": settings,
+        "metrics": app_metrics,
+    }
     return app

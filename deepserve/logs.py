@@ -1,0 +1,89 @@
+"""Log set-up for ``deepserve run``: one configuration for deepserve, gunicorn and the models.
+
+Two formats: ``text`` (one line per record) and ``json`` (one JSON object per line, for log
+collectors). Records logged while a request is answered carry its ``request_id``; access log
+lines carry it in both formats.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+
+import flask
+
+FORMATS = ("text", "json")
+TEXT_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+# gunicorn's access line (its default, "combined") plus the request ID and the time taken.
+ACCESS_LOG_FORMAT = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(M)sms'
+)
+# gunicorn access-log atoms -> JSON keys.
+_ACCESS_FIELDS = {
+    "h": "remote_addr",
+    "m": "method",
+    "U": "path",
+    "q": "query",
+    "B": "bytes",
+    "M": "duration_ms",
+    "f": "referer",
+    "a": "user_agent",
+    "{x-request-id}o": "request_id",
+}
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` (``"-"`` outside a request) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            inside = flask.has_request_context()
+            record.request_id = flask.g.get("request_id", "-") if inside else "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; gunicorn access records become structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document = {
+            "time": datetime.datetime.fromtimestamp(
+                record.created, datetime.timezone.utc
+            ).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            document.update(
+                {key: record.args[atom] for atom, key in _ACCESS_FIELDS.items()},
+                status=int(record.args["s"]),
+            )
+        elif getattr(record, "request_id", "-") != "-":
+            document["request_id"] = record.request_id
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return json.dumps(document, default=str)
+
+
+def logging_config(log_format: str, level: str) -> dict:
+    """A :func:`logging.config.dictConfig` for the root logger and gunicorn's loggers."""
+    formatter = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "deepserve",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
+    }
+    quiet = {"level": level.upper(), "handlers": ["stderr"], "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"deepserve": formatter},
+        "handlers": {"stderr": handler},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {"gunicorn.error": quiet, "gunicorn.access": {**quiet, "level": "INFO"}},
+    }
