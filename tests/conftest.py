@@ -48,7 +48,12 @@ class RunningServer:
     """A ``deepserve run`` subprocess on a free loopback port."""
 
     def __init__(
-        self, *args: str, log_dir: Path, env: dict | None = None, ready_timeout: float = 60
+        self,
+        *args: str,
+        log_dir: Path,
+        env: dict | None = None,
+        ready_timeout: float = 60,
+        ready_path: str = "/",
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -62,16 +67,16 @@ class RunningServer:
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-        self._wait_ready(ready_timeout)
+        self._wait_ready(ready_timeout, ready_path)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, timeout: float, path: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"deepserve run exited early:\n{self.output()}")
             with contextlib.suppress(requests.ConnectionError):
-                if requests.get(self.url + "/", timeout=2).ok:
+                if requests.get(self.url + path, timeout=2).ok:
                     return
             time.sleep(0.1)
         self.stop()
