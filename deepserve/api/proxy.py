@@ -24,7 +24,13 @@ def init_app(app: flask.Flask, settings: Settings) -> None:
             status=404,
             mimetype="application/json",
         )
-        app.wsgi_app = DispatcherMiddleware(outside, {settings.base_path: app.wsgi_app})
+        mounted = DispatcherMiddleware(outside, {settings.base_path: app.wsgi_app})
+
+        def mount(environ, start_response):
+            # on a copy: gunicorn's access log reads PATH_INFO after the app ran
+            return mounted(dict(environ), start_response)
+
+        app.wsgi_app = mount
     if settings.proxy_count:
         trusted = settings.proxy_count  # X-Forwarded-For/-Proto/-Host/-Port/-Prefix values
         app.wsgi_app = ProxyFix(
