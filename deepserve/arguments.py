@@ -147,10 +147,9 @@ def _swagger2_parameter(param: dict) -> dict:
     """
     clean = {}
     for key, value in param.items():
-        if key in _PARAMETER_KEYS or (key.startswith("x-") and key != "x-nullable"):
-            clean[key] = value
-        elif key not in ("readOnly", "title", "x-nullable"):
-            clean[f"x-{key}"] = value
+        if key in ("readOnly", "title", "x-nullable"):
+            continue
+        clean[key if key in _PARAMETER_KEYS or key.startswith("x-") else f"x-{key}"] = value
     if clean.get("type") not in _FORM_TYPES:
         clean["type"] = "string"
         clean.pop("format", None)

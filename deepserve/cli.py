@@ -126,10 +126,12 @@ def main() -> None:
     metavar="N",
     help="Trust X-Forwarded-* headers from this many reverse proxies in front.",
 )
-def run(host, port, workers, threads, models, no_warm, timeout, log_level, log_format, **app):
+def run(
+    host, port, workers, threads, models, no_warm, timeout, log_level, log_format, **app_options
+):
     """Serve the installed models with gunicorn."""
     logging.config.dictConfig(logging_config(log_format, log_level))
-    settings = _settings(warm=not no_warm, **app)
+    settings = _settings(warm=not no_warm, **app_options)
     options = gunicorn_options(
         host=host,
         port=port,
@@ -145,7 +147,7 @@ def run(host, port, workers, threads, models, no_warm, timeout, log_level, log_f
         app.extensions["deepserve"]["metrics"].record_load_failures(
             [rejection.name for rejection in discovery.rejections]
         )
-        Server(app, discovery.models, options=options, warm=not no_warm).run()
+        Server(app, discovery.models, options=options, warm=settings.warm).run()
 
 
 def _settings(

@@ -33,17 +33,13 @@ _PAGE_POLICIES = {
 }
 
 
-def request_id() -> str:
-    """The current request's ID: the client's ``X-Request-ID`` if sane, else a new one."""
-    return flask.g.request_id
-
-
 def init_app(app: flask.Flask, settings: Settings) -> None:
     """Install the request ID, headers, CORS and size limit hooks on ``app``."""
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_size
 
     @app.before_request
     def _identify_and_limit() -> None:
+        # the client's (or proxy's) X-Request-ID if sane, else a new one; logs.py reads it too
         given = flask.request.headers.get(REQUEST_ID_HEADER, "")
         flask.g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         limit = settings.max_upload_size
