@@ -17,10 +17,11 @@ $(SERVE_VENV)/.installed: setup.cfg examples/*/setup.cfg
 	$(SERVE_VENV)/bin/pip install -q -e . $(EXAMPLES)
 	touch $@
 
-$(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg examples/*/setup.cfg
+$(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg tests/deepaas_models/setup.cfg \
+		examples/*/setup.cfg
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install -q --upgrade pip
-	$(TEST_VENV)/bin/pip install -q -e '.[test]' -e tests/models $(EXAMPLES) \
+	$(TEST_VENV)/bin/pip install -q -e '.[test]' -e tests/models -e tests/deepaas_models $(EXAMPLES) \
 		'marshmallow==$(MARSHMALLOW).*'
 	touch $@
 

@@ -7,11 +7,11 @@ or the same schema, so the same values are accepted and the same errors reported
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from apispec.ext.marshmallow import OpenAPIConverter
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, missing, pre_load, validates_schema
 
 from .errors import ArgumentError
 from .model import UploadedFile, is_file_field
@@ -34,16 +34,27 @@ class DeclarationError(ValueError):
 
 
 class ArgumentSchema(Schema):
-    """Base of the generated argument schemas: file arguments must be real uploads."""
+    """Base of the generated argument schemas: file arguments given must be real uploads.
+
+    A declared default passes as it is (DEEPaaS models often declare ``missing="None"``).
+    """
 
     file_args: ClassVar[frozenset[str]] = frozenset()
+    ignored: ClassVar[frozenset[str]] = frozenset()
 
-    @validates_schema
-    def _check_uploads(self, data: dict, **kwargs: Any) -> None:
+    @pre_load
+    def _drop_ignored(self, data: Mapping, **kwargs: Any) -> Mapping:
+        if not any(name in self.ignored for name in data):
+            return data
+        return {name: data[name] for name in data if name not in self.ignored}
+
+    @validates_schema(pass_original=True)
+    def _check_uploads(self, data: dict, original: Mapping, **kwargs: Any) -> None:
         errors = {
             name: ["Not a file upload."]
             for name in self.file_args
-            if data.get(name) is not None and not isinstance(data[name], UploadedFile)
+            if original.get(name, missing) not in (missing, None)
+            and not isinstance(data.get(name), UploadedFile)
         }
         if errors:
             raise ValidationError(errors)
@@ -52,10 +63,12 @@ class ArgumentSchema(Schema):
 class ArgumentSpec:
     """The arguments of one model method: schema, file argument names, Swagger parameters."""
 
-    def __init__(self, declared: Any, *, label: str) -> None:
+    def __init__(self, declared: Any, *, label: str, ignored: Iterable[str] = ()) -> None:
+        """``ignored``: names a client may send that are dropped unless declared."""
         self.fields = check_fields(declared, label)
         schema_class = ArgumentSchema.from_dict(self.fields, name=label)
         schema_class.file_args = frozenset(n for n, f in self.fields.items() if is_file_field(f))
+        schema_class.ignored = frozenset(ignored) - set(self.fields)
         self.schema: ArgumentSchema = schema_class()
         self.file_args = schema_class.file_args
         self.parameters = {param["name"]: param for param in _form_parameters(self.schema)}

@@ -7,18 +7,22 @@ import logging
 import logging.config
 import mimetypes
 import os
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MIMEAccept, MultiDict
 
-from . import __version__
+from . import __version__, paths
 from .api import create_app
 from .api.responses import is_json
 from .arguments import ArgumentSpec
 from .errors import APIError, ArgumentError
-from .loading import Discovery, discover
+from .jobs.store import JobStore
+from .jobs.supervisor import SupervisorProcess
+from .loading import GROUP, GROUPS, Discovery, discover
 from .logs import FORMATS, logging_config
 from .metrics import multiprocess_directory
 from .model import UploadedFile
@@ -58,6 +62,16 @@ model_option = option(
     metavar="NAME",
     help="Serve only this model (repeatable; the variable takes space-separated names).",
 )
+deepaas_option = option(
+    "--no-deepaas",
+    is_flag=True,
+    help="Ignore DEEPaaS models (entry points in the deepaas.v2.model group).",
+)
+
+
+def model_groups(no_deepaas: bool) -> tuple[str, ...]:
+    """The entry-point groups to discover models in."""
+    return (GROUP,) if no_deepaas else GROUPS
 
 
 @click.group()
@@ -72,6 +86,7 @@ def main() -> None:
 @option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
 @option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
 @model_option
+@deepaas_option
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
@@ -126,12 +141,44 @@ def main() -> None:
     metavar="N",
     help="Trust X-Forwarded-* headers from this many reverse proxies in front.",
 )
+@option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where training jobs and model files are kept (default: $XDG_DATA_HOME/deepserve).",
+)
+@option(
+    "--max-jobs",
+    default=1,
+    type=click.IntRange(min=1),
+    help="Training jobs that run at the same time; the others wait, queued.",
+)
+@option(
+    "--job-retention",
+    default=30.0,
+    type=click.FloatRange(min=0),
+    help="Days a finished training job is kept (0: forever).",
+)
 def run(
-    host, port, workers, threads, models, no_warm, timeout, log_level, log_format, **app_options
-):
+    models,
+    no_deepaas,
+    no_warm,
+    log_level,
+    log_format,
+    data_dir,
+    max_jobs,
+    job_retention,
+    host,
+    port,
+    workers,
+    threads,
+    timeout,
+    **app_options,
+) -> None:
     """Serve the installed models with gunicorn."""
     logging.config.dictConfig(logging_config(log_format, log_level))
     settings = _settings(warm=not no_warm, **app_options)
+    if data_dir is not None:  # before loading: models, workers and jobs all read it
+        os.environ[paths.DATA_DIR_VARIABLE] = str(data_dir.resolve())
     options = gunicorn_options(
         host=host,
         port=port,
@@ -141,13 +188,26 @@ def run(
         log_level=log_level,
         log_format=log_format,
     )
-    with multiprocess_directory():
-        discovery = _require_models(discover(models), selected=bool(models))
+    with multiprocess_directory():  # before anything imports prometheus_client
+        discovery = discover(models, model_groups(no_deepaas))
+        discovery = _require_models(discovery, selected=bool(models))
         app = create_app(discovery.models, settings)
         app.extensions["deepserve"]["metrics"].record_load_failures(
-            [rejection.name for rejection in discovery.rejections]
+            [rejection.name for rejection in discovery.failures]
         )
-        Server(app, discovery.models, options=options, warm=settings.warm).run()
+        trainable = [record.name for record in discovery.models if record.train_args is not None]
+        supervisor = None
+        if trainable:
+            supervisor = SupervisorProcess(
+                _job_store().data_dir,
+                trainable,
+                max_jobs=max_jobs,
+                retention_days=job_retention,
+                log_level=log_level,
+            )
+        Server(
+            app, discovery.models, options=options, warm=settings.warm, supervisor=supervisor
+        ).run()
 
 
 def _settings(
@@ -165,28 +225,41 @@ def _settings(
         raise click.UsageError(str(error)) from error
 
 
-def _file_tokens(paths) -> list[str]:
+def _file_tokens(files) -> list[str]:
     try:
-        return [token for path in paths for token in read_tokens(path)]
+        return [token for file in files for token in read_tokens(file)]
     except OSError as error:
         raise click.UsageError(f"cannot read a token file: {error}") from error
 
 
+def _job_store() -> JobStore:
+    """The job store of the data directory, created now so that a bad directory stops us."""
+    store = JobStore(paths.data_dir().resolve())
+    try:
+        store.initialise()
+    except (OSError, sqlite3.Error) as error:
+        message = f"cannot keep training jobs in {store.data_dir}: {error}"
+        raise click.ClickException(message) from error
+    return store
+
+
 @main.command(name="list")
 @option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_models(as_json: bool) -> None:
+@deepaas_option
+def list_models(as_json: bool, no_deepaas: bool) -> None:
     """List every installed model entry point and whether it can be served."""
-    discovery = discover()
-    rows = [(r.name, "ok", r.target) for r in discovery.models]
-    rows += [(r.name, f"rejected: {r.reason}", r.target) for r in discovery.rejections]
+    discovery = discover(groups=model_groups(no_deepaas))
+    rows = [(r.name, "ok", r.target, r.group) for r in discovery.models]
+    rows += [(r.name, f"rejected: {r.reason}", r.target, r.group) for r in discovery.rejections]
     rows.sort()
     if as_json:
-        click.echo(json.dumps([{"name": n, "status": s, "target": t} for n, s, t in rows]))
+        keys = ("name", "status", "target", "group")
+        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows]))
         return
-    width = max([len(n) for n, _, _ in rows] + [4])
+    width = max([len(row[0]) for row in rows] + [4])
     click.echo(f"{'NAME':<{width}}  STATUS")
-    for name, status, target in rows:
-        click.echo(f"{name:<{width}}  {status}  [{target}]")
+    for name, status, target, group in rows:
+        click.echo(f"{name:<{width}}  {status}  [{group}: {target}]")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -196,14 +269,16 @@ def list_models(as_json: bool) -> None:
 )
 @click.option("--output-file", type=click.Path(dir_okay=False), help="Write the result here.")
 @click.option("--no-warm", is_flag=True, help="Do not call the model's warm() first.")
+@deepaas_option
 @click.pass_context
-def predict(ctx, model, media_type, output_file, no_warm) -> None:
+def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
     """Run one prediction offline: deepserve predict MODEL --ARG VALUE ...
 
     File arguments take a path. Prints the JSON result (or writes it to --output-file);
     binary results need --output-file. Exits 2 on bad arguments, 1 when the model fails.
     """
-    record = _require_models(discover([model]), selected=True).models[0]
+    discovery = discover([model], model_groups(no_deepaas))
+    record = _require_models(discovery, selected=True).models[0]
     try:
         args = record.predict_args.load(command_line_arguments(ctx.args, record.predict_args))
         chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
@@ -223,10 +298,12 @@ def predict(ctx, model, media_type, output_file, no_warm) -> None:
 
 @main.command()
 @model_option
+@deepaas_option
 @option("--indent", default=2, type=click.IntRange(min=0), help="JSON indentation.")
-def openapi(models, indent) -> None:
+def openapi(models, no_deepaas, indent) -> None:
     """Print the Swagger 2.0 specification of the API."""
-    discovery = _require_models(discover(models), selected=bool(models))
+    discovery = discover(models, model_groups(no_deepaas))
+    discovery = _require_models(discovery, selected=bool(models))
     app = create_app(discovery.models)
     with app.test_request_context("/"):
         spec = app.extensions["deepserve"]["api"].__schema__
@@ -267,8 +344,11 @@ def _local_file(name: str, path: str) -> UploadedFile:
 
 
 def _require_models(discovery: Discovery, *, selected: bool) -> Discovery:
-    """Exit non-zero when a selected model is not servable, or nothing is."""
-    failed = discovery.rejections if selected else []
+    """Exit non-zero when a selected model is not servable, or nothing is.
+
+    A rejected duplicate of a served name (the losing group of a clash) is not a failure.
+    """
+    failed = discovery.failures if selected else []
     if failed or not discovery.models:
         for rejection in failed:
             click.echo(f"error: {rejection}", err=True)

@@ -33,5 +33,6 @@ class ModelError(APIError):
 class NotSupported(APIError):
     """The model does not implement the requested method: 501."""
 
-    def __init__(self, model: str, method: str) -> None:
-        super().__init__(501, f"Model '{model}' does not implement {method}.")
+    def __init__(self, model: str, method: str, detail: str = "") -> None:
+        message = f"Model '{model}' does not implement {method}"
+        super().__init__(501, f"{message}: {detail}" if detail else f"{message}.")

@@ -63,6 +63,7 @@ class BaseModel(abc.ABC):
 
     #: Media types ``predict`` can produce, chosen by the request's ``Accept`` header. With
     #: more than one, ``predict`` receives the chosen one as the ``accept`` keyword argument.
+    #: A range such as ``image/*`` is answered with the type of the returned file's name.
     predict_media_types: ClassVar[tuple[str, ...]] = (JSON,)
 
     @abc.abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import mimetypes
 import os
 import pathlib
 from typing import Any
@@ -71,3 +72,15 @@ def binary_body(record: ModelRecord, output: Any, media_type: str):
         f"Model '{record.name}' returned {type(output).__name__} for {media_type}; expected "
         "bytes, a binary file object, a path, or text for text/* types"
     )
+
+
+def content_type(media_type: str, body: Any) -> str:
+    """The Content-Type of a binary body: ``media_type``; for a range such as ``image/*``, the
+    type of the returned file's name when it is in that range, else the range itself."""
+    if not media_type.endswith("/*"):
+        return media_type
+    name = getattr(body, "name", None)  # open files and paths have one
+    guessed = mimetypes.guess_type(name)[0] if isinstance(name, str) else None
+    if guessed and guessed.startswith(media_type[:-1]):
+        return guessed
+    return media_type

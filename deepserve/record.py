@@ -18,7 +18,7 @@ from .model import JSON, BaseModel
 log = logging.getLogger("deepserve")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_MEDIA_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+_MEDIA_TYPE = re.compile(r"^[\w.+-]+/(?:[\w.+-]+|\*)$")
 REQUIRED = ("get_metadata", "get_predict_args", "predict")
 
 
@@ -38,7 +38,7 @@ class ModelRecord:
     when it cannot be served.
     """
 
-    def __init__(self, name: str, obj: Any, target: str = "") -> None:
+    def __init__(self, name: str, obj: Any, target: str = "", group: str = "") -> None:
         if not NAME_PATTERN.match(name):
             raise DeclarationError(f"name {name!r} is not URL-safe (letters, digits, '_.-')")
         for member in REQUIRED:
@@ -47,8 +47,13 @@ class ModelRecord:
         self.name = name
         self.obj = obj
         self.target = target  # the entry point's "module:attr", for messages
+        self.group = group  # the entry-point group it was found in
         self.metadata()  # validated now, re-read on each request (it may change after training)
-        self.predict_args = ArgumentSpec(obj.get_predict_args(), label=f"{name} predict args")
+        self.predict_args = ArgumentSpec(
+            obj.get_predict_args(),
+            label=f"{name} predict args",
+            ignored=("accept",),  # the Accept header chooses; DEEPaaS clients also send a field
+        )
         self.schema = response_schema(getattr(obj, "schema", None), f"{name} schema")
         self.media_types = _media_types(getattr(obj, "predict_media_types", (JSON,)))
         self.validate_args = self._optional_args("validate")
@@ -104,9 +109,16 @@ class ModelRecord:
 
     def validate(self, args: dict) -> Any:
         """Call ``validate``; 501 when the model does not implement it."""
-        if self.validate_args is None:
-            raise NotSupported(self.name, "validate")
-        return self._call("validate", args)
+        return self._call_optional("validate", args)
+
+    def train(self, args: dict) -> Any:
+        """Call ``train`` (done by a training job); 501 when the model does not implement it."""
+        return self._call_optional("train", args)
+
+    def _call_optional(self, method: str, args: dict) -> Any:
+        if getattr(self, f"{method}_args") is None:
+            raise NotSupported(self.name, method)
+        return self._call(method, args)
 
     def _call(self, method: str, args: dict) -> Any:
         try:
@@ -120,11 +132,16 @@ class ModelRecord:
             ) from error
 
 
+def is_media_type(value: Any) -> bool:
+    """Whether ``value`` is a media type (``image/png``) or a type's range (``image/*``)."""
+    return isinstance(value, str) and bool(_MEDIA_TYPE.match(value))
+
+
 def _media_types(declared: Any) -> tuple[str, ...]:
     if isinstance(declared, str) or not declared:
         raise DeclarationError("predict_media_types must be a non-empty list of media types")
     types = tuple(declared)
     for media_type in types:
-        if not isinstance(media_type, str) or not _MEDIA_TYPE.match(media_type):
+        if not is_media_type(media_type):
             raise DeclarationError(f"predict_media_types: {media_type!r} is not a media type")
     return types

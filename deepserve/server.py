@@ -9,6 +9,7 @@ import flask
 from gunicorn.app.base import BaseApplication
 
 from . import metrics
+from .jobs.supervisor import SupervisorProcess
 from .logs import ACCESS_LOG_FORMAT, logging_config
 from .record import ModelRecord
 
@@ -20,6 +21,8 @@ class Server(BaseApplication):
 
     The app (and the models it holds) is built once in the master process and inherited by
     every worker on fork; each worker then runs the models' ``warm`` before taking requests.
+    The master also starts the training-job ``supervisor`` (when given) once it listens,
+    and stops it on exit.
     """
 
     def __init__(
@@ -29,11 +32,13 @@ class Server(BaseApplication):
         *,
         options: dict,
         warm: bool = True,
+        supervisor: SupervisorProcess | None = None,
     ) -> None:
         self.app = app
         self.records = list(records)
         self.options = options
         self.warm = warm
+        self.supervisor = supervisor
         super().__init__()
 
     def load_config(self) -> None:
@@ -43,6 +48,9 @@ class Server(BaseApplication):
         self.cfg.set("child_exit", self.worker_exited)
         if self.warm:
             self.cfg.set("post_worker_init", self.warm_worker)
+        if self.supervisor is not None:
+            self.cfg.set("when_ready", self.start_supervisor)
+            self.cfg.set("on_exit", self.stop_supervisor)
 
     def load(self) -> flask.Flask:
         return self.app
@@ -56,6 +64,14 @@ class Server(BaseApplication):
     def worker_exited(self, arbiter, worker) -> None:
         """Forget the live metrics (requests in flight) of a worker that is gone."""
         metrics.process_exited(worker.pid)
+
+    def start_supervisor(self, arbiter) -> None:
+        """Start the training-job supervisor (in the master, once it listens)."""
+        self.supervisor.start()
+
+    def stop_supervisor(self, arbiter) -> None:
+        """Stop the supervisor, which stops the running jobs (they become interrupted)."""
+        self.supervisor.stop()
 
 
 def gunicorn_options(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import signal
 import socket
@@ -17,8 +18,18 @@ import requests
 
 from deepserve.api import create_app
 from deepserve.loading import discover
+from deepserve.paths import DATA_DIR_VARIABLE
 
 DEEPSERVE = Path(sysconfig.get_path("scripts")) / "deepserve"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_data_dir(tmp_path_factory):
+    """A data directory for the whole session, so that nothing writes to the user's."""
+    path = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_DIR_VARIABLE, str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +139,67 @@ def cli():
     return run_cli
 
 
-def pytest_report_header(config):
-    import marshmallow
+def wait_until(condition, timeout: float = 30, interval: float = 0.05):
+    """Poll ``condition()`` until it returns something truthy, and return that; fail after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met after {timeout}s: {condition}")
+        time.sleep(interval)
 
-    return f"marshmallow {marshmallow.__version__}, python {sys.version.split()[0]}"
+
+@pytest.fixture
+def wait():
+    """:func:`wait_until`."""
+    return wait_until
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting for its parent counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    if not Path("/proc/self/stat").exists():
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
+@pytest.fixture
+def gone():
+    """:func:`process_gone`."""
+    return process_gone
+
+
+@pytest.fixture
+def start_supervisor():
+    """Start ``python -m deepserve.jobs.supervisor ARGS...`` processes (job runners outside a
+    server); each is stopped (and its jobs with it) at the end of the test."""
+    processes: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        command = [sys.executable, "-m", "deepserve.jobs.supervisor", *args]
+        processes.append(subprocess.Popen(command))
+        return processes[-1]
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def pytest_report_header(config):
+    marshmallow = importlib.metadata.version("marshmallow")  # 4.x has no __version__
+    return f"marshmallow {marshmallow}, python {sys.version.split()[0]}"

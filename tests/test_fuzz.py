@@ -38,6 +38,8 @@ def test_the_api_answers_as_its_spec_says(run_server, tmp_path):
         "--token",
         "fuzz-token",
         *models,
+        "--data-dir",
+        str(tmp_path / "data"),  # the training jobs it starts stay here
         ready_path="/fuzz/v2/health/ready",
     )
     result = subprocess.run(

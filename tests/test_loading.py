@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepserve.loading import discover
+from deepserve.loading import GROUP, discover
 from deepserve.record import ModelRecord
 
 VALID = {"echo", "instance", "module", "files", "media", "failing", "badoutput", "slow"}
@@ -40,13 +40,13 @@ def test_each_broken_model_is_rejected_with_its_reason(discovery, name, reason):
 
 
 def test_selection_loads_only_the_named_models():
-    discovery = discover(["echo", "module"])
+    discovery = discover(["echo", "module"], groups=[GROUP])
     assert sorted(r.name for r in discovery.models) == ["echo", "module"]
     assert discovery.rejections == []
 
 
 def test_selecting_a_missing_or_rejected_model_reports_it():
-    discovery = discover(["echo", "nonexistent", "broken-args"])
+    discovery = discover(["echo", "nonexistent", "broken-args"], groups=[GROUP])
     assert [r.name for r in discovery.models] == ["echo"]
     reasons = {r.name: r.reason for r in discovery.rejections}
     assert reasons["nonexistent"] == "no such entry point is installed"

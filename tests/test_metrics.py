@@ -89,17 +89,24 @@ def test_in_flight_counts_the_scrape_itself(app):
     assert value(scrape(app.test_client()), IN_FLIGHT) == 1  # back down
 
 
-def test_load_failures_and_training_jobs(app):
-    metrics = app.extensions["deepserve"]["metrics"]
-    metrics.record_load_failures(["broken-args"])
-    counts = {"running": 1, "done": 4}
-    metrics.track_training_jobs(lambda: counts)
-    first = scrape(app.test_client())
-    assert value(first, "deepserve_model_load_failures", model="broken-args") == 1
-    assert value(first, "deepserve_training_jobs", status="running") == 1
-    assert value(first, "deepserve_training_jobs", status="done") == 4
-    counts["running"] = 0  # read at every scrape
-    assert value(scrape(app.test_client()), "deepserve_training_jobs", status="running") == 0
+def test_load_failures(app):
+    app.extensions["deepserve"]["metrics"].record_load_failures(["broken-args"])
+    metrics = scrape(app.test_client())
+    assert value(metrics, "deepserve_model_load_failures", model="broken-args") == 1
+
+
+def test_training_jobs_by_status_are_read_from_the_job_store(tmp_path):
+    client = create_app(discover(["trainer"]).models, data_dir=tmp_path).test_client()
+    before = scrape(client)
+    assert value(before, "deepserve_training_jobs", status="queued") == 0
+    assert value(before, "deepserve_training_jobs", status="interrupted") == 0
+    for _ in range(2):  # no supervisor here: they stay queued
+        assert client.post("/v2/models/trainer/train/?seconds=0").status_code == 202
+    assert value(scrape(client), "deepserve_training_jobs", status="queued") == 2
+
+
+def test_no_training_jobs_metric_without_a_model_that_trains(app):
+    assert not any(name == "deepserve_training_jobs" for name, _ in scrape(app.test_client()))
 
 
 def test_each_app_has_its_own_registry(app):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import flask
 from flask_restx import Api
 
-from .. import __version__
+from .. import __version__, paths
+from ..jobs.store import JobStore
 from ..record import ModelRecord
 from ..settings import Settings
 from . import auth, errors, hardening, metrics, proxy, uploads
@@ -41,10 +43,19 @@ class DeepserveApi(Api):
         return spec if spec.get("basePath", base) == base else {**spec, "basePath": base}
 
 
-def create_app(records: Sequence[ModelRecord], settings: Settings | None = None) -> flask.Flask:
-    """Build the WSGI application serving ``records`` (already loaded and validated)."""
+def create_app(
+    records: Sequence[ModelRecord],
+    settings: Settings | None = None,
+    data_dir: Path | None = None,
+) -> flask.Flask:
+    """Build the WSGI application serving ``records`` (already loaded and validated).
+
+    ``settings`` default to :class:`Settings`' defaults; training jobs are kept in ``data_dir``
+    (by default :func:`deepserve.paths.data_dir`).
+    """
     settings = settings or Settings()
     records = list(records)
+    jobs = JobStore(data_dir or paths.data_dir())
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
     app_metrics = metrics.init_app(app, [record.name for record in records])
@@ -64,12 +75,15 @@ def create_app(records: Sequence[ModelRecord], settings: Settings | None = None)
     api.add_namespace(health_namespace(api, records, settings))
     api.add_namespace(models_namespace(api, records))
     for record in records:
-        api.add_namespace(model_namespace(api, record))
+        api.add_namespace(model_namespace(api, record, jobs))
     errors.init_app(app)
     proxy.init_app(app, settings)
+    if any(record.train_args is not None for record in records):
+        app_metrics.track_training_jobs(jobs.count_by_status)
     app.extensions["deepserve"] = {
         "api": api,
         "models": {r.name: r for r in records},
+        "jobs": jobs,
         "settings": settings,
         "metrics": app_metrics,
     }

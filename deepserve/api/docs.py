@@ -10,6 +10,11 @@ LINK = {
 }
 
 
+def copy_parameters(parameters: dict) -> dict:
+    """Flask-RESTX edits parameter dicts in place; give it its own."""
+    return {name: dict(param) for name, param in parameters.items()}
+
+
 def error_model(api: Api):
     """The JSON error envelope every route answers with."""
     return api.schema_model(

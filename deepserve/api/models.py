@@ -11,10 +11,12 @@ from werkzeug.routing import BaseConverter
 
 from ..arguments import json_schema
 from ..errors import APIError, ModelError
+from ..jobs.store import JobStore
 from ..record import ModelRecord
-from .docs import error_model, metadata_model
+from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
 from .responses import prediction_response, result_response
+from .train import add_train_routes
 from .versions import link
 
 log = logging.getLogger("deepserve")
@@ -39,6 +41,8 @@ def describe(record: ModelRecord) -> dict:
     links = [link("self", base), link("predict", base + "predict/")]
     if record.validate_args is not None:
         links.append(link("validate", base + "validate/"))
+    if record.train_args is not None:
+        links.append(link("train", base + "train/"))
     return {
         **metadata,
         "id": record.name,
@@ -94,8 +98,8 @@ def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
     return type("Unserved", (UnservedConverter,), {"regex": regex, "part_isolating": True})
 
 
-def model_namespace(api: Api, record: ModelRecord) -> Namespace:
-    """The routes of one model: metadata, predict, validate."""
+def model_namespace(api: Api, record: ModelRecord, jobs: JobStore) -> Namespace:
+    """The routes of one model: metadata, predict, validate, train (jobs in ``jobs``)."""
     ns = Namespace(
         record.name,
         path=f"/v2/models/{record.name}",
@@ -118,7 +122,7 @@ def model_namespace(api: Api, record: ModelRecord) -> Namespace:
 
     @ns.route("/predict/")
     class Predict(Resource):
-        @ns.doc(id=f"predict_{record.name}", params=_copy(record.predict_args.parameters))
+        @ns.doc(id=f"predict_{record.name}", params=copy_parameters(record.predict_args.parameters))
         @ns.produces(list(record.media_types))
         @ns.response(
             200, "The prediction (JSON, or a body of the negotiated media type)", prediction
@@ -137,7 +141,7 @@ def model_namespace(api: Api, record: ModelRecord) -> Namespace:
     # Routed (501) but not documented when the model has no validate.
     @ns.route("/validate/", doc=None if record.validate_args else False)
     class Validate(Resource):
-        @ns.doc(id=f"validate_{record.name}", params=_copy(validate_params))
+        @ns.doc(id=f"validate_{record.name}", params=copy_parameters(validate_params))
         @ns.response(200, "The validation result", api.schema_model("ValidationResult", RESULT))
         @ns.response(422, "Invalid arguments", error)
         @ns.response(500, "The model failed", error)
@@ -149,6 +153,7 @@ def model_namespace(api: Api, record: ModelRecord) -> Namespace:
             args = parse_arguments(record.validate_args)
             return result_response(record, record.validate(args))
 
+    add_train_routes(api, ns, record, jobs)
     return ns
 
 
@@ -156,8 +161,3 @@ RESULT = {
     "type": "object",
     "properties": {"status": {"type": "string", "example": "OK"}, "result": {}},
 }
-
-
-def _copy(parameters: dict) -> dict:
-    """Flask-RESTX edits parameter dicts in place; give it its own."""
-    return {name: dict(param) for name, param in parameters.items()}

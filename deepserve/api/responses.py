@@ -6,7 +6,7 @@ from typing import Any
 
 import flask
 
-from ..outputs import binary_body, checked_json, prediction_document
+from ..outputs import binary_body, checked_json, content_type, prediction_document
 from ..record import ModelRecord
 
 
@@ -27,9 +27,10 @@ def prediction_response(record: ModelRecord, output: Any, media_type: str) -> fl
         response.mimetype = media_type
         return response
     body = binary_body(record, output, media_type)
+    mimetype = content_type(media_type, body)
     if isinstance(body, bytes):
-        return flask.Response(body, mimetype=media_type)
-    return flask.send_file(body, mimetype=media_type, conditional=False, etag=False)
+        return flask.Response(body, mimetype=mimetype)
+    return flask.send_file(body, mimetype=mimetype, conditional=False, etag=False)
 
 
 def result_response(record: ModelRecord, output: Any) -> flask.Response:

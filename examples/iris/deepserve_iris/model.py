@@ -4,27 +4,40 @@ It classifies an iris flower as *setosa*, *versicolor* or *virginica* from four
 measurements in centimetres, using the copy of Fisher's iris data set that
 scikit-learn ships (nothing is downloaded).
 
-Layout, so that training can be added without restructuring:
+Layout:
 
 * :func:`build_classifier` builds an unfitted classifier from hyper-parameters;
 * :class:`TrainedModel` is a fitted classifier plus the version that names it;
-* :class:`IrisModel` holds the one current :class:`TrainedModel`; predictions
-  always go through :meth:`IrisModel.current_model`.
+* :class:`SavedModels` keeps trained models on disk, in the model's deepserve
+  directory, with a ``current`` file naming the newest;
+* :class:`IrisModel` answers predictions with :meth:`IrisModel.current_model`: the
+  newest trained model, else the default classifier fitted on all the data. Its
+  ``train`` (run by deepserve as a training job) fits a classifier with the given
+  hyper-parameters, measures it on held-out flowers and saves it, so every serving
+  process switches to it at its next prediction.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import os
+import pickle
+import tempfile
 import threading
+import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from marshmallow import Schema, fields, validate
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+import deepserve
 from deepserve.model import BaseModel
 from deepserve_iris import __version__
 
@@ -103,6 +116,53 @@ def fit_default_model() -> TrainedModel:
     return TrainedModel(build_classifier().fit(x, y), DEFAULT_MODEL_VERSION)
 
 
+def new_version() -> str:
+    """A unique, time-ordered name for a trained model: its UTC time to the microsecond
+    and a random suffix, e.g. ``20240501T120000.123456Z-3f2a1c``."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:6]
+
+
+class SavedModels:
+    """Trained models in ``directory``: one pickle per version, and a ``current`` file
+    naming the newest. Every file is written whole, then renamed into place, so a
+    reader never sees half a model."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.pointer = directory / "current"
+
+    def save(self, model: TrainedModel) -> None:
+        """Save ``model`` and make it the current one."""
+        self._write(self.directory / f"{model.version}.pkl", pickle.dumps(model.classifier))
+        self._write(self.pointer, model.version.encode())
+
+    def state(self) -> tuple | None:
+        """Identifies the current model's ``current`` file (``None`` if nothing was saved):
+        a cheap check whether it changed."""
+        try:
+            stat = self.pointer.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+    def load_current(self) -> TrainedModel:
+        """The current saved model."""
+        version = self.pointer.read_text().strip()
+        classifier = pickle.loads((self.directory / f"{version}.pkl").read_bytes())
+        return TrainedModel(classifier, version)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".saving-")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+
 class ClassProbability(Schema):
     """One class and its predicted probability."""
 
@@ -137,8 +197,9 @@ class IrisPrediction(Schema):
     model_version = fields.Str(
         required=True,
         metadata={
-            "description": "Which trained model answered: "
-            f'"{DEFAULT_MODEL_VERSION}" for the bundled default classifier'
+            "description": "Which trained model answered: the version returned by the "
+            f'training job that made it, or "{DEFAULT_MODEL_VERSION}" for the default '
+            "classifier (before any training)"
         },
     )
 
@@ -146,32 +207,44 @@ class IrisPrediction(Schema):
 class IrisModel(BaseModel):
     """Classifies iris flowers from their sepal and petal measurements.
 
-    Creating it is cheap: the classifier is fitted by :meth:`warm`, or by the
-    first :meth:`predict` if ``warm`` was not called.
+    Creating it is cheap: the classifier is fitted (or the newest trained one loaded)
+    by :meth:`warm`, or by the first :meth:`predict` if ``warm`` was not called.
     """
 
     schema = IrisPrediction
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._current: TrainedModel | None = None
+        # The current model, with the SavedModels.state() it was loaded for.
+        self._current: tuple[tuple | None, TrainedModel] | None = None
+        self._saved: SavedModels | None = None
 
     # -- the current model ---------------------------------------------------------
 
+    def saved_models(self) -> SavedModels:
+        """The trained models, in deepserve's directory for this model."""
+        if self._saved is None:
+            self._saved = SavedModels(deepserve.model_dir("iris"))
+        return self._saved
+
     def current_model(self) -> TrainedModel:
-        """The model that answers predictions, fitting the default one if none yet."""
+        """The model that answers predictions: the newest trained one, else the
+        default one (fitted on first use)."""
+        state = self.saved_models().state()
         current = self._current
-        if current is None:
-            with self._lock:
-                if self._current is None:
-                    self._current = fit_default_model()
-                current = self._current
-        return current
+        if current is not None and current[0] == state:
+            return current[1]
+        with self._lock:
+            if self._current is None or self._current[0] != state:
+                saved = self.saved_models()
+                model = saved.load_current() if state else fit_default_model()
+                self._current = (state, model)
+            return self._current[1]
 
     # -- the deepserve contract ----------------------------------------------------
 
     def warm(self) -> None:
-        """Fit the default classifier now rather than on the first prediction."""
+        """Load (or fit) the current classifier now rather than on the first prediction."""
         self.current_model()
 
     def get_metadata(self) -> dict:
@@ -230,4 +303,54 @@ class IrisModel(BaseModel):
                 for label, probability in ranked[:top_k]
             ],
             "model_version": model.version,
+        }
+
+    def get_train_args(self) -> dict[str, fields.Field]:
+        return {
+            "C": fields.Float(
+                load_default=DEFAULT_HYPER["C"],
+                validate=validate.Range(min=1e-4, max=1e4),
+                metadata={
+                    "description": "inverse regularisation strength of the logistic "
+                    "regression: smaller values regularise more",
+                    "example": 1.0,
+                },
+            ),
+            "max_iter": fields.Int(
+                load_default=DEFAULT_HYPER["max_iter"],
+                validate=validate.Range(min=10, max=10_000),
+                metadata={"description": "maximum solver iterations", "example": 1000},
+            ),
+            "test_size": fields.Float(
+                load_default=0.2,
+                validate=validate.Range(min=0.1, max=0.5),
+                metadata={
+                    "description": "fraction of the flowers held out (stratified) to "
+                    "measure the accuracy; the model is fitted on the others",
+                    "example": 0.2,
+                },
+            ),
+        }
+
+    def train(self, *, C: float, max_iter: int, test_size: float) -> dict[str, Any]:
+        """Fit on part of the data, measure on the rest, save as the current model."""
+        deepserve.report(progress=0.0, message="splitting the data")
+        x, y = load_data()
+        x_train, x_test, y_train, y_test = train_test_split(
+            x, y, test_size=test_size, stratify=y, random_state=RANDOM_STATE
+        )
+        deepserve.report(progress=0.2, message=f"fitting on {len(x_train)} flowers")
+        classifier = build_classifier(C=C, max_iter=max_iter).fit(x_train, y_train)
+        accuracy = float(classifier.score(x_test, y_test))
+        deepserve.report(progress=0.8, metrics={"accuracy": accuracy}, message="saving the model")
+        model = TrainedModel(classifier, new_version())
+        self.saved_models().save(model)
+        deepserve.report(progress=1.0, message=f"saved model {model.version}")
+        return {
+            "model_version": model.version,
+            "accuracy": accuracy,
+            "train_accuracy": float(classifier.score(x_train, y_train)),
+            "train_size": len(x_train),
+            "test_size": len(x_test),
+            "hyper_parameters": {"C": C, "max_iter": max_iter, "test_size": test_size},
         }

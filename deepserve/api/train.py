@@ -1,0 +1,257 @@
+"""``/v2/models/<name>/train/``: training jobs — start, list, get, cancel or remove, read the log.
+
+The routes only read and write job records (:mod:`deepserve.jobs.store`); the supervisor
+process runs the jobs. Models without ``train`` answer 501 on every route.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+
+import flask
+from flask_restx import Api, Namespace, Resource
+from marshmallow import fields, validate
+from webargs.multidictproxy import MultiDictProxy
+
+from ..arguments import ArgumentSpec
+from ..errors import APIError, ModelError, NotSupported
+from ..jobs import logs
+from ..jobs.arguments import describe, pack
+from ..jobs.store import STATUSES, Job, JobStore
+from ..record import ModelRecord
+from .docs import LINK, copy_parameters, error_model
+from .parsing import parse_arguments
+from .versions import link
+
+NULLABLE_TIME = {"type": "string", "format": "date-time", "x-nullable": True}
+
+JOB = {
+    "type": "object",
+    "required": ["id", "model", "status", "args", "created", "links"],
+    "properties": {
+        "id": {"type": "string", "description": "the job id (32 hexadecimal digits)"},
+        "model": {"type": "string"},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "args": {
+            "type": "object",
+            "description": "the train arguments; uploaded files by their original name",
+        },
+        "created": {"type": "string", "format": "date-time"},
+        "started": NULLABLE_TIME,
+        "finished": NULLABLE_TIME,
+        "duration": {
+            "type": "number",
+            "x-nullable": True,
+            "description": "seconds from start to end (so far, while running)",
+        },
+        "result": {"description": "what train returned (done jobs)"},
+        "error": {"type": "string", "x-nullable": True, "description": "why the job failed"},
+        "progress": {
+            "type": "number",
+            "x-nullable": True,
+            "minimum": 0,
+            "maximum": 1,
+            "description": "the fraction done, as last reported by the model",
+        },
+        "metrics": {"type": "object", "x-nullable": True, "description": "reported metrics"},
+        "message": {
+            "type": "string",
+            "x-nullable": True,
+            "description": "the error of a failed job, else the message last reported (DEEPaaS)",
+        },
+        "links": {"type": "array", "items": LINK},
+        "uuid": {"type": "string", "description": "the job id (DEEPaaS name of `id`)"},
+        "date": {
+            "type": "string",
+            "description": "creation time, server-local `YYYY-MM-DD HH:MM:SS.ffffff` (DEEPaaS)",
+        },
+    },
+}
+
+LIST_ARGS = ArgumentSpec(
+    {
+        "status": fields.List(
+            fields.Str(validate=validate.OneOf(STATUSES)),
+            load_default=list,
+            metadata={"description": "only jobs with this status (repeatable)"},
+        ),
+        "limit": fields.Int(
+            load_default=100,
+            validate=validate.Range(1, 1000),
+            metadata={"description": "at most this many jobs"},
+        ),
+        "offset": fields.Int(
+            load_default=0,
+            validate=validate.Range(min=0),
+            metadata={"description": "skip this many jobs (newest first)"},
+        ),
+    },
+    label="train job list",
+)
+
+LOG_ARGS = ArgumentSpec(
+    {
+        "tail": fields.Int(
+            load_default=None,
+            validate=validate.Range(min=0),
+            metadata={"description": "only the last TAIL lines"},
+        )
+    },
+    label="train job log",
+)
+
+
+def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobStore) -> None:
+    """Add the training routes of ``record`` to its namespace ``ns``."""
+    error = error_model(api)
+    job_model = api.schema_model("TrainingJob", JOB)
+    listing = {"type": "object", "properties": {"jobs": {"type": "array", "items": JOB}}}
+    job_list = api.schema_model("TrainingJobList", listing)
+    spec = record.train_args
+    jobs = TrainingJobs(record, store)
+    documented = None if spec is not None else False  # routed (501) but not documented
+
+    @ns.route("/train/", doc=documented)
+    class Jobs(Resource):
+        @ns.doc(id=f"list_{record.name}_train_jobs", params=_query(LIST_ARGS))
+        @ns.response(200, "The model's training jobs, newest first", job_list)
+        @ns.response(422, "Invalid query", error)
+        @ns.response(501, "The model does not implement train", error)
+        def get(self):
+            """List the model's training jobs, newest first."""
+            jobs.check()
+            query = _load_query(LIST_ARGS)
+            found = store.list(record.name, query["status"], query["limit"], query["offset"])
+            return {"jobs": [jobs.document(job) for job in found]}
+
+        @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
+        @ns.response(202, "The job, queued", job_model)
+        @ns.response(422, "Invalid arguments: no job is created", error)
+        @ns.response(501, "The model does not implement train", error)
+        def post(self):
+            """Start a training job; arguments come from the query string, a form or JSON."""
+            jobs.check()
+            job = jobs.submit(parse_arguments(spec))
+            document = jobs.document(job)
+            return document, 202, {"Location": document["links"][0]["href"]}
+
+    @ns.route("/train/<string:job_id>", doc=documented)
+    @ns.param("job_id", "the job id")
+    class TrainingJob(Resource):
+        @ns.doc(id=f"get_{record.name}_train_job")
+        @ns.response(200, "The job", job_model)
+        @ns.response(404, "No such job", error)
+        @ns.response(501, "The model does not implement train", error)
+        def get(self, job_id: str):
+            """A training job: status, progress, result or error."""
+            return jobs.document(jobs.find(job_id))
+
+        @ns.doc(id=f"delete_{record.name}_train_job")
+        @ns.response(200, "The job: cancelled if it was active, else as it was", job_model)
+        @ns.response(404, "No such job", error)
+        @ns.response(501, "The model does not implement train", error)
+        def delete(self, job_id: str):
+            """Cancel a queued or running job; remove a finished job's record and log."""
+            job = jobs.find(job_id)
+            if job.active:
+                store.cancel(job_id)  # the supervisor stops its process
+                return jobs.document(jobs.find(job_id))
+            store.delete(job_id)
+            return jobs.document(job)
+
+    @ns.route("/train/<string:job_id>/log", doc=documented)
+    @ns.param("job_id", "the job id")
+    class TrainingLog(Resource):
+        @ns.doc(id=f"get_{record.name}_train_log", params=_query(LOG_ARGS))
+        @ns.produces(["text/plain", "application/json"])  # JSON: the errors
+        @ns.response(200, "What the job wrote to stdout and stderr")
+        @ns.response(404, "No such job", error)
+        @ns.response(422, "Invalid query", error)
+        @ns.response(501, "The model does not implement train", error)
+        def get(self, job_id: str):
+            """The job's output (stdout and stderr), whole or its last lines."""
+            jobs.find(job_id)
+            lines = _load_query(LOG_ARGS)["tail"]
+            path = store.log_path(job_id)
+            if lines is None and path.is_file():
+                return flask.send_file(path, mimetype="text/plain", conditional=False, etag=False)
+            text = logs.tail(path, lines) if lines is not None else b""
+            return flask.Response(text, mimetype="text/plain")
+
+
+class TrainingJobs:
+    """The job operations of one model, as the routes need them."""
+
+    def __init__(self, record: ModelRecord, store: JobStore) -> None:
+        self.record = record
+        self.store = store
+
+    def check(self) -> None:
+        """Raise the 501 when the model does not train."""
+        if self.record.train_args is None:
+            raise NotSupported(self.record.name, "train")
+
+    def find(self, job_id: str) -> Job:
+        """This model's job ``job_id``; 404 if there is none."""
+        self.check()
+        job = self.store.get(job_id)
+        if job is None or job.model != self.record.name:
+            raise APIError(404, f"No training job '{job_id}' for model '{self.record.name}'.")
+        return job
+
+    def submit(self, args: dict) -> Job:
+        """Queue a job with validated ``args``; its uploaded files move into the job."""
+        job_id = uuid.uuid4().hex
+        try:
+            stored = pack(self.record.train_args, args, self.store.files_dir(job_id))
+            return self.store.create(job_id, self.record.name, stored)
+        except (TypeError, ValueError) as error:
+            self.store.remove_dir(job_id)
+            raise ModelError(
+                f"Model '{self.record.name}': train arguments cannot be stored as JSON: {error}"
+            ) from error
+        except BaseException:
+            self.store.remove_dir(job_id)
+            raise
+
+    def document(self, job: Job) -> dict:
+        """The job as the API shows it."""
+        path = f"/v2/models/{job.model}/train/{job.id}"
+        end = job.finished if job.finished is not None else time.time()
+        return {
+            "id": job.id,
+            "model": job.model,
+            "status": job.status,
+            "args": describe(self.record.train_args, job.args),
+            "created": _time(job.created),
+            "started": _time(job.started),
+            "finished": _time(job.finished),
+            "duration": round(end - job.started, 3) if job.started is not None else None,
+            "result": job.result,
+            "error": job.error,
+            "progress": job.progress,
+            "metrics": job.metrics,
+            "message": job.error if job.status == "error" else job.message,
+            "links": [link("self", path), link("log", path + "/log")],
+            "uuid": job.id,
+            "date": str(datetime.datetime.fromtimestamp(job.created)),
+        }
+
+
+def _time(timestamp: float | None) -> str | None:
+    """ISO 8601, UTC."""
+    if timestamp is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _load_query(spec: ArgumentSpec) -> dict:
+    return spec.load(MultiDictProxy(flask.request.args, spec.schema))
+
+
+def _query(spec: ArgumentSpec) -> dict:
+    """Swagger parameters of query-string arguments."""
+    return {name: {**param, "in": "query"} for name, param in spec.parameters.items()}

@@ -1,0 +1,170 @@
+"""The process of one training job: ``python -m deepserve.jobs.execute JOB_ID SUPERVISOR_PID``.
+
+The supervisor starts it in its own session (so the whole process group can be signalled),
+with stdout and stderr going to the job's log. It loads only the job's model, rebuilds the
+arguments through the model's train :class:`ArgumentSpec`, runs ``train`` through the model
+record's wrapper while ``deepserve.report`` writes to the job record, then records the result
+or the error. SIGTERM (a cancel, the server stopping) ends it, and so does the supervisor's
+death: a killed server never leaves a training behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+
+from ..errors import APIError, ModelError
+from ..loading import discover
+from ..outputs import checked_json, dumps
+from ..paths import data_dir
+from ..progress import set_reporter
+from ..record import ModelRecord
+from .arguments import unpack
+from .store import DONE, ERROR, RUNNING, Job, JobStore
+
+log = logging.getLogger("deepserve")
+
+#: Lower scheduling priority of training, so that serving stays responsive.
+NICENESS = 5
+
+#: How often (seconds) reported progress is written, and the supervisor checked.
+FLUSH_INTERVAL = 0.25
+
+
+class JobReporter:
+    """Receives ``deepserve.report`` calls and writes them to the job record.
+
+    Writes happen at most every :data:`FLUSH_INTERVAL` from a thread, which also ends the
+    job's process group if the supervisor disappears. Metrics accumulate: each report
+    updates the keys it names.
+    """
+
+    def __init__(self, store: JobStore, job_id: str, supervisor_pid: int) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.supervisor_pid = supervisor_pid
+        self.progress: float | None = None
+        self.metrics: dict[str, Any] = {}
+        self.message: str | None = None
+        self._dirty = False
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="job-reporter", daemon=True)
+
+    def __call__(self, progress: float | None, metrics: dict | None, message: str | None):
+        if metrics is not None:
+            dumps(metrics)  # a TypeError here points at the model's own report call
+        with self._lock:
+            if progress is not None:
+                self.progress = progress
+            self.metrics.update(metrics or {})
+            if message is not None:
+                self.message = str(message)
+            self._dirty = True
+
+    def start(self) -> None:
+        """Receive reports and write them."""
+        set_reporter(self)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop receiving reports and write the last ones."""
+        set_reporter(None)
+        self._stopped.set()
+        self._thread.join()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the reports received since the last write."""
+        with self._lock:
+            if not self._dirty:
+                return
+            values = (self.progress, dict(self.metrics) or None, self.message)
+            self._dirty = False
+        self.store.report(self.job_id, *values)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(FLUSH_INTERVAL):
+            if os.getppid() != self.supervisor_pid:
+                log.error("the supervisor is gone: ending the job")
+                os.killpg(0, signal.SIGKILL)
+            try:
+                self.flush()
+            except Exception:  # a busy database must not end the reporting
+                log.exception("cannot record the job's progress")
+
+
+def train(job: Job) -> tuple[str, Any, str | None]:
+    """Run the job's training; return its final status, result and error message."""
+    try:
+        record = _load(job.model)
+        args = unpack(record.train_args, job.args)
+        log.info("job %s: training model %r", job.id, job.model)
+        result = record.train(args)
+        checked_json(record, result)
+    except ModelError as error:  # the wrapper already logged the model's traceback
+        log.error("job %s failed: %s", job.id, error.data["message"])
+        return ERROR, None, error.data["message"]
+    except HTTPException as error:
+        message = _message(job.model, error)
+        log.exception("job %s failed: %s", job.id, message)
+        return ERROR, None, message
+    except Exception as error:
+        log.exception("job %s failed", job.id)
+        return ERROR, None, f"{type(error).__name__}: {error}"
+    log.info("job %s done", job.id)
+    return DONE, result, None
+
+
+def _load(name: str) -> ModelRecord:
+    discovery = discover([name])
+    if not discovery.models:
+        reasons = "; ".join(rejection.reason for rejection in discovery.rejections)
+        raise ModelError(f"Model '{name}' cannot be loaded: {reasons}")
+    return discovery.models[0]
+
+
+def _message(model: str, error: HTTPException) -> str:
+    if isinstance(error, APIError):
+        data = error.data
+        errors = f": {json.dumps(data['errors'])}" if "errors" in data else ""
+        return f"{data['message']}{errors}"
+    return f"Model '{model}' failed in train: {error}"  # e.g. "409 Conflict: ..."
+
+
+def _terminate(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds train, so its ``finally`` blocks run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job named on the command line; its record says how it ended."""
+    job_id, supervisor_pid = argv if argv is not None else sys.argv[1:]
+    os.nice(NICENESS)
+    signal.signal(signal.SIGTERM, _terminate)
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(message)s", stream=sys.stderr
+    )
+    store = JobStore(data_dir())
+    job = store.get(job_id)
+    if job is None or job.status != RUNNING:
+        return 0  # cancelled before it started
+    reporter = JobReporter(store, job_id, int(supervisor_pid))
+    reporter.start()
+    try:
+        status, result, error = train(job)
+    finally:
+        reporter.stop()
+        store.remove_files(job_id)
+    store.finish(job_id, status, result=result, error=error)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

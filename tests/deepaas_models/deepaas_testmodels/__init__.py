@@ -1,0 +1,1 @@
+"""DEEPaaS-style test models (see README.md)."""

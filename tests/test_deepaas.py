@@ -1,0 +1,414 @@
+"""DEEPaaS v2 models served unchanged (tests/deepaas_models: real ``deepaas.v2.model`` entries).
+
+``deepaas-class`` works on marshmallow 3 and 4; ``deepaas-legacy`` uses marshmallow 3's keyword
+arguments, so it is served on marshmallow 3 and rejected (with the reason) on marshmallow 4.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import importlib.metadata
+import io
+import json
+import logging
+import os
+import pathlib
+import sys
+import tempfile
+import zipfile
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from deepserve.api import create_app
+from deepserve.deepaas import GROUP as DEEPAAS_GROUP
+from deepserve.loading import GROUP, discover
+from deepserve.outputs import content_type
+
+MARSHMALLOW_4 = int(importlib.metadata.version("marshmallow").split(".")[0]) >= 4
+needs_marshmallow_3 = pytest.mark.skipif(
+    MARSHMALLOW_4, reason="deepaas-legacy needs marshmallow 3 keywords: `make test MARSHMALLOW=3`"
+)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+IMAGE = b"\x00image bytes\xff" * 100
+
+
+def image_upload(**data):
+    return {"image": (io.BytesIO(IMAGE), "cat.jpg", "image/jpeg"), **data}
+
+
+def upload_dirs() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "deepserve-upload-*")))
+
+
+def rejection(discovery, name, group):
+    return next(r for r in discovery.rejections if r.name == name and r.group == group)
+
+
+@pytest.fixture
+def fake_deepaas(tmp_path):
+    """A stand-in for an installed DEEPaaS, only its UploadedFile (the real one needs
+    Werkzeug<3 and webargs<6, which cannot be installed next to deepserve)."""
+    wrapper = tmp_path / "deepaas" / "model" / "v2"
+    wrapper.mkdir(parents=True)
+    for package in (wrapper, wrapper.parent, wrapper.parent.parent):
+        (package / "__init__.py").write_text("")
+    (wrapper / "wrapper.py").write_text(
+        "import collections\n"
+        "UploadedFile = collections.namedtuple(\n"
+        "    'UploadedFile', ('name', 'filename', 'content_type', 'original_filename')\n"
+        ")\n"
+    )
+    importlib.invalidate_caches()
+    yield tmp_path
+    for module in [m for m in sys.modules if m == "deepaas" or m.startswith("deepaas.")]:
+        del sys.modules[module]
+
+
+# -- loading ---------------------------------------------------------------------------
+
+
+def test_deepaas_entry_points_are_served(discovery):
+    record = next(r for r in discovery.models if r.name == "deepaas-class")
+    assert record.group == DEEPAAS_GROUP
+    assert record.media_types == ("application/json", "image/*", "application/octet-stream")
+    assert "accept" not in record.predict_args.fields  # negotiated from the Accept header
+
+
+def test_deepserve_entry_point_wins_a_name_clash(discovery):
+    served = [r for r in discovery.models if r.name == "echo"]
+    assert [r.group for r in served] == [GROUP]
+    clash = rejection(discovery, "echo", DEEPAAS_GROUP)
+    assert clash.reason == "the deepserve.model entry point of this name wins"
+    assert "deepaas_testmodels.current:ImageModel" in str(clash)
+
+
+def test_accept_without_media_types_is_rejected(discovery):
+    reason = rejection(discovery, "deepaas-badaccept", DEEPAAS_GROUP).reason
+    assert "'accept'" in reason and "OneOf" in reason and "enum" in reason
+
+
+def test_deepaas_group_can_be_left_out():
+    discovery = discover(groups=(GROUP,))
+    assert {r.group for r in discovery.models} == {GROUP}
+    assert not [r for r in discovery.rejections if r.group == DEEPAAS_GROUP]
+
+
+@pytest.mark.skipif(not MARSHMALLOW_4, reason="marshmallow 3 still accepts these keywords")
+def test_marshmallow_3_keywords_reject_with_the_fix(discovery):
+    reason = rejection(discovery, "deepaas-legacy", DEEPAAS_GROUP).reason
+    assert "unexpected keyword argument 'description'" in reason
+    assert "marshmallow<4" in reason and "docs/deepaas.md" in reason
+
+
+@needs_marshmallow_3
+def test_marshmallow_3_keywords_are_logged_once_not_raised(caplog):
+    with caplog.at_level(logging.WARNING, logger="deepserve"):
+        discovery = discover(["deepaas-legacy"])
+    assert [r.name for r in discovery.models] == ["deepaas-legacy"]
+    [message] = [r.getMessage() for r in caplog.records if "deepaas-legacy" in r.getMessage()]
+    assert "'missing' argument to fields is deprecated" in message
+    assert "docs/deepaas.md" in message
+
+
+# -- predict over HTTP: deepaas-class (marshmallow 3 and 4) ----------------------------
+
+
+def test_file_reaches_the_model_with_deepaas_attributes(client):
+    before = upload_dirs()
+    response = client.post("/v2/models/deepaas-class/predict/", data=image_upload())
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {
+        "name": "image",
+        "original_filename": "cat.jpg",
+        "content_type": "image/jpeg",
+        "size": len(IMAGE),
+        "deepaas_uploaded_file": None,  # DEEPaaS is not installed
+        "style": "plain",
+    }
+    assert upload_dirs() == before
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        (None, "application/json"),
+        ("*/*", "application/json"),
+        ("text/html,application/xhtml+xml,*/*;q=0.8", "application/json"),
+        ("image/png", "image/png"),  # from the returned file's name, within image/*
+        ("image/*", "image/png"),
+        ("application/octet-stream", "application/octet-stream"),
+    ],
+)
+def test_accept_header_fills_the_accept_argument(client, accept, media_type):
+    headers = {"Accept": accept} if accept else {}
+    url = "/v2/models/deepaas-class/predict/"
+    # buffered: read and close the body, as a WSGI server does (it may be an open file)
+    response = client.post(url, data=image_upload(), headers=headers, buffered=True)
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    if media_type == "image/png":
+        assert response.data.startswith(PNG_SIGNATURE)
+    if media_type == "application/octet-stream":
+        assert response.data == IMAGE  # the model returned the upload as an open file
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (io.BytesIO(b"x"), "image/*"),  # nothing to tell which image type: the range
+        (b"x", "image/*"),
+        (pathlib.Path("out.jpeg"), "image/jpeg"),
+        (pathlib.Path("out.csv"), "image/*"),  # not an image type: the range
+    ],
+)
+def test_content_type_of_a_media_range(body, expected):
+    assert content_type("image/*", body) == expected
+    assert content_type("image/png", body) == "image/png"
+
+
+def test_accept_sent_as_a_field_is_ignored_like_deepaas_does(client):
+    # DEEPaaS's Swagger page documents accept as a query parameter; the header decides.
+    response = client.post(
+        "/v2/models/deepaas-class/predict/?accept=image/png",
+        data=image_upload(accept="application/octet-stream"),
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.get_json()["original_filename"] == "cat.jpg"
+
+
+def test_media_type_the_model_does_not_offer_is_406(client):
+    response = client.post(
+        "/v2/models/deepaas-class/predict/", data=image_upload(), headers={"Accept": "text/csv"}
+    )
+    assert response.status_code == 406
+    assert response.get_json()["available"] == [
+        "application/json",
+        "image/*",
+        "application/octet-stream",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fail", "status", "message"),
+    [
+        ("client", 400, "the image is too dark"),
+        (
+            "unsupported",
+            501,
+            "Model 'deepaas-class' does not implement predict: not for this kind of image",
+        ),
+        ("crash", 500, "Model 'deepaas-class' failed in predict: RuntimeError: out of memory"),
+    ],
+)
+def test_deepaas_ways_of_failing_answer_json(client, fail, status, message):
+    response = client.post("/v2/models/deepaas-class/predict/", data=image_upload(fail=fail))
+    assert response.status_code == status
+    assert response.get_json() == {"message": message}
+
+
+def test_file_argument_must_be_an_upload(client):
+    missing = client.post("/v2/models/deepaas-class/predict/", data={"style": "fancy"})
+    assert missing.status_code == 422
+    assert "image" in missing.get_json()["errors"]
+    text = client.post("/v2/models/deepaas-class/predict/", data={"image": "not a file"})
+    assert text.status_code == 422
+    assert text.get_json()["errors"] == {"image": ["Not a file upload."]}
+
+
+def test_model_list_and_metadata_keep_deepaas_shapes(client):
+    listed = client.get("/v2/models/").get_json()["models"]
+    model = next(m for m in listed if m["id"] == "deepaas-class")
+    assert model["name"] == "deepaas-class"
+    assert model["description"] == "A DEEPaaS model written as a class."
+    assert {"rel": "self", "href": "/v2/models/deepaas-class/"} in model["links"]
+    assert client.get("/v2/models/deepaas-class/").get_json() == model
+
+
+def test_versions_keep_deepaas_shapes(client):
+    root = client.get("/").get_json()
+    assert [v["id"] for v in root["versions"]] == ["v2"]
+    assert {link["rel"] for link in root["links"]} == {"describedby", "help"}
+    v2 = client.get("/v2/").get_json()
+    assert v2["id"] == "v2"
+    assert {"rel": "self", "href": "/v2/"} in v2["links"]
+
+
+def test_spec_documents_deepaas_arguments_for_the_gui(client):
+    spec = client.get("/swagger.json").get_json()
+    validate(spec)
+    operation = spec["paths"]["/v2/models/deepaas-class/predict/"]["post"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert set(params) == {"image", "style", "fail"}  # accept is the Accept header
+    assert params["image"] == {
+        "name": "image",
+        "in": "formData",
+        "description": "The image to process.",
+        "required": True,
+        "type": "file",
+    }
+    assert params["style"]["enum"] == ["plain", "fancy"]
+    assert params["style"]["default"] == "plain"
+    assert operation["produces"] == ["application/json", "image/*", "application/octet-stream"]
+    response = operation["responses"]["200"]["schema"]
+    schema = response if "properties" in response else spec["definitions"][response["$ref"][14:]]
+    assert "deepaas_uploaded_file" in schema["properties"]
+
+
+def test_cli_predict_runs_a_deepaas_model(cli, tmp_path):
+    image = tmp_path / "cat.png"
+    image.write_bytes(IMAGE)
+    result = cli("predict", "deepaas-class", "--image", str(image), "--style", "fancy")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert (output["original_filename"], output["size"], output["style"]) == (
+        "cat.png",
+        len(IMAGE),
+        "fancy",
+    )
+
+
+def test_cli_list_shows_groups_and_honours_no_deepaas(cli):
+    rows = json.loads(cli("list", "--json").stdout)
+    assert {"name": "deepaas-class", "status": "ok", "group": DEEPAAS_GROUP}.items() <= next(
+        row for row in rows if row["name"] == "deepaas-class"
+    ).items()
+    for args, env in ((["--no-deepaas"], None), ([], {**os.environ, "DEEPSERVE_NO_DEEPAAS": "1"})):
+        rows = json.loads(cli("list", "--json", *args, env=env).stdout)
+        assert rows and {row["group"] for row in rows} == {GROUP}
+    table = cli("list").stdout
+    assert "deepaas-class      ok  [deepaas.v2.model: deepaas_testmodels.current:ImageModel]" in (
+        table
+    )
+
+
+# -- DEEPaaS's own UploadedFile ---------------------------------------------------------
+
+
+def test_files_are_deepaas_uploaded_files_when_deepaas_is_installed(fake_deepaas, monkeypatch):
+    monkeypatch.syspath_prepend(str(fake_deepaas))
+    app = create_app(discover(["deepaas-class"]).models)
+    response = app.test_client().post("/v2/models/deepaas-class/predict/", data=image_upload())
+    assert response.status_code == 200
+    assert response.get_json()["deepaas_uploaded_file"] is True
+    assert response.get_json()["original_filename"] == "cat.jpg"
+
+
+@pytest.mark.e2e
+def test_served_by_a_real_server_with_deepaas_installed(run_server, fake_deepaas):
+    env = {"PYTHONPATH": str(fake_deepaas)}
+    server = run_server("--model", "deepaas-class", "--workers", "2", env=env)
+    url = server.url + "/v2/models/deepaas-class/predict/"
+    files = {"image": ("cat.jpg", IMAGE, "image/jpeg")}
+    described = requests.post(url, files=files, timeout=30)
+    assert described.status_code == 200, described.text
+    assert described.json()["deepaas_uploaded_file"] is True
+    streamed = requests.post(
+        url, files=files, headers={"Accept": "application/octet-stream"}, timeout=30
+    )
+    assert streamed.headers["Content-Type"] == "application/octet-stream"
+    assert streamed.content == IMAGE
+    failed = requests.post(url, files=files, data={"fail": "client"}, timeout=30)
+    assert (failed.status_code, failed.json()) == (400, {"message": "the image is too dark"})
+    models = requests.get(server.url + "/v2/models/", timeout=30).json()["models"]
+    assert [m["id"] for m in models] == ["deepaas-class"]
+
+
+# -- deepaas-legacy: marshmallow 3 keyword arguments ------------------------------------
+
+
+@needs_marshmallow_3
+def test_legacy_defaults_and_optional_file_default(client):
+    response = client.post(
+        "/v2/models/deepaas-legacy/predict/", data={"data": (io.BytesIO(b"abc"), "a.txt")}
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["predictions"] == [
+        {"label": "cat", "probability": 0.75},
+        {"label": "dog", "probability": 0.2},
+    ]
+    assert (body["top"], body["mode"], body["mask"]) == (2, "fast", "None")  # from missing=
+    assert body["original_filename"] == "a.txt"
+
+
+@needs_marshmallow_3
+def test_legacy_file_arguments_and_validation(client):
+    data = {
+        "data": (io.BytesIO(b"abc"), "a.txt"),
+        "mask": (io.BytesIO(b"m"), "mask.png"),
+        "top": "1",
+    }
+    response = client.post("/v2/models/deepaas-legacy/predict/", data=data)
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["mask"], response.get_json()["top"]) == ("file mask.png", 1)
+    for wrong in ({"top": "9"}, {"mask": "not a file"}):
+        data = {"data": (io.BytesIO(b"abc"), "a.txt"), **wrong}
+        response = client.post("/v2/models/deepaas-legacy/predict/", data=data)
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == set(wrong)
+
+
+@needs_marshmallow_3
+def test_legacy_accept_streams_text_and_open_files(client):
+    url = "/v2/models/deepaas-legacy/predict/"
+    text = client.post(
+        url, data={"data": (io.BytesIO(b"abc"), "a.txt")}, headers={"Accept": "text/plain"}
+    )
+    assert (text.mimetype, text.data) == ("text/plain", b"cat 0.75\ndog 0.2")
+    archive = client.post(
+        url,
+        data={"data": (io.BytesIO(b"abc"), "a.txt")},
+        headers={"Accept": "application/zip"},
+        buffered=True,  # read and close the body, as a WSGI server does (it is an open file)
+    )
+    assert archive.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as zipped:
+        assert zipped.read("a.txt") == b"abc"
+        assert zipped.read("labels.txt") == b"cat dog"
+
+
+@needs_marshmallow_3
+def test_legacy_keywords_are_documented_in_the_spec(client):
+    spec = client.get("/swagger.json").get_json()
+    validate(spec)
+    operation = spec["paths"]["/v2/models/deepaas-legacy/predict/"]["post"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["data"]["type"] == "file" and params["data"]["required"] is True
+    assert params["mask"]["type"] == "file" and params["mask"]["required"] is False
+    assert params["data"]["description"] == "Data file to label."
+    assert params["top"]["default"] == 2
+    assert (params["top"]["minimum"], params["top"]["maximum"]) == (1, 3)
+    assert params["mode"]["enum"] == ["fast", "precise"]
+    assert "accept" not in params
+    assert operation["produces"] == ["application/json", "application/zip", "text/plain"]
+
+
+@needs_marshmallow_3
+def test_legacy_warm_and_train_are_passed_through(discovery):
+    record = next(r for r in discovery.models if r.name == "deepaas-legacy")
+    module = importlib.import_module("deepaas_testmodels.legacy")
+    calls = module.WARM["calls"]
+    record.warm()
+    assert module.WARM["calls"] == calls + 1
+    assert set(record.train_args.fields) == {"epochs"}
+    assert record.obj.train(**record.train_args.load({"epochs": "3"})) == {"epochs": 3}
+
+
+@needs_marshmallow_3
+@pytest.mark.e2e
+def test_legacy_model_served_by_a_real_server(run_server):
+    server = run_server("--model", "deepaas-legacy")
+    response = requests.post(
+        server.url + "/v2/models/deepaas-legacy/predict/",
+        files={"data": ("a.txt", b"abc")},
+        headers={"Accept": "application/zip"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as zipped:
+        assert zipped.read("a.txt") == b"abc"
+    assert "uses marshmallow 3 conventions" in server.output()

@@ -1,0 +1,137 @@
+"""Training jobs through a real ``deepserve run`` server (gunicorn, several workers)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from deepserve.jobs.store import FINISHED
+
+pytestmark = pytest.mark.e2e
+
+
+class Jobs:
+    """The trainer model's training routes on a running server."""
+
+    def __init__(self, server) -> None:
+        self.url = f"{server.url}/v2/models/trainer/train/"
+
+    def submit(self, **data) -> str:
+        response = requests.post(self.url, data=data, timeout=10)
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def get(self, job_id: str) -> dict:
+        response = requests.get(self.url + job_id, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def list(self) -> list[str]:
+        response = requests.get(self.url, timeout=10)
+        assert response.status_code == 200, response.text
+        return [job["id"] for job in response.json()["jobs"]]
+
+    def finished(self, wait, job_id: str) -> dict:
+        return wait(lambda: (job := self.get(job_id))["status"] in FINISHED and job)
+
+    def training_pid(self, wait, job_id: str) -> int:
+        """The process id of a running job (the trainer model reports it first thing)."""
+        return wait(lambda: (self.get(job_id)["metrics"] or {}).get("pid"))
+
+
+def serve(run_server, tmp_path, *args: str):
+    server = run_server(
+        "--workers", "2", "--model", "trainer", "--model", "slow", "--data-dir",
+        str(tmp_path / "data"), *args,
+    )  # fmt: skip
+    return server, Jobs(server)
+
+
+def test_every_worker_sees_and_cancels_the_same_jobs(run_server, tmp_path, wait, gone):
+    server, jobs = serve(run_server, tmp_path)
+    job_id = jobs.submit(mode="sleep", seconds="60")
+
+    def slow_pid(_):
+        response = requests.post(f"{server.url}/v2/models/slow/predict/?seconds=0.5", timeout=10)
+        return response.json()["predictions"]["pid"]
+
+    # Two slow predictions at once occupy both (single-threaded) workers, so both answer;
+    # meanwhile, and after, 20 GETs and a list go to whichever worker is free.
+    with ThreadPoolExecutor(4) as pool:
+        workers = pool.map(slow_pid, range(2))
+        seen = list(pool.map(lambda _: jobs.get(job_id)["id"], range(20)))
+        listed = jobs.list()
+        assert len(set(workers)) == 2
+    assert seen == [job_id] * 20
+    assert listed == [job_id]
+
+    pid = jobs.training_pid(wait, job_id)
+    response = requests.delete(jobs.url + job_id, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    wait(lambda: gone(pid), timeout=2)
+    assert jobs.get(job_id)["status"] == "cancelled"
+
+
+def test_after_a_crash_running_jobs_are_interrupted_and_queued_ones_run(
+    run_server, tmp_path, wait, gone
+):
+    server, jobs = serve(run_server, tmp_path)
+    running = jobs.submit(mode="sleep", seconds="60")
+    pid = jobs.training_pid(wait, running)
+    queued = jobs.submit(mode="ok", label="survivor")
+    assert jobs.get(queued)["status"] == "queued"
+    server.stop(signal.SIGKILL)
+    wait(lambda: gone(pid), timeout=10)  # no training outlives its server
+
+    _, jobs = serve(run_server, tmp_path)
+    interrupted = jobs.finished(wait, running)
+    assert interrupted["status"] == "interrupted"
+    assert interrupted["error"] == "The server stopped while the job was running."
+    survivor = jobs.finished(wait, queued)
+    assert survivor["status"] == "done"
+    assert survivor["result"]["label"] == "survivor"
+
+
+def test_with_max_jobs_1_the_second_job_waits_then_runs(run_server, tmp_path, wait):
+    server = run_server(
+        "--model", "trainer", env={"DEEPSERVE_MAX_JOBS": "1", "DEEPSERVE_DATA_DIR": str(tmp_path)}
+    )
+    jobs = Jobs(server)
+    assert (tmp_path / "jobs.db").is_file()
+    first = jobs.submit(mode="sleep", seconds="1")
+    jobs.training_pid(wait, first)
+    second = jobs.submit(mode="ok")
+    assert jobs.get(second)["status"] == "queued"
+    assert jobs.finished(wait, first)["status"] == "done"
+    done = jobs.finished(wait, second)
+    assert done["status"] == "done"
+    assert done["started"] >= jobs.get(first)["finished"]
+
+
+def test_predictions_are_answered_while_a_cpu_bound_training_runs(run_server, tmp_path, wait):
+    server, jobs = serve(run_server, tmp_path)
+    job_id = jobs.submit(mode="ok", seconds="3")
+    jobs.training_pid(wait, job_id)
+    answers = []
+    stop = threading.Event()
+
+    def predict():
+        while not stop.is_set():
+            response = requests.post(f"{server.url}/v2/models/slow/predict/?seconds=0", timeout=10)
+            answers.append((response.status_code, jobs.get(job_id)["status"]))
+
+    thread = threading.Thread(target=predict)
+    thread.start()
+    try:
+        done = jobs.finished(wait, job_id)
+    finally:
+        stop.set()
+        thread.join()
+    assert done["status"] == "done"
+    assert "running" in {status for _, status in answers}
+    assert {code for code, _ in answers} == {200}
