@@ -57,15 +57,18 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.name == "gunicorn.access" and isinstance(record.args, dict):
-            document.update(
-                {key: record.args[atom] for atom, key in _ACCESS_FIELDS.items()},
-                status=int(record.args["s"]),
-            )
+            atoms = {key: _unquoted(record.args[atom]) for atom, key in _ACCESS_FIELDS.items()}
+            document.update(atoms, status=int(record.args["s"]))
         elif getattr(record, "request_id", "-") != "-":
             document["request_id"] = record.request_id
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
         return json.dumps(document, default=str)
+
+
+def _unquoted(value):
+    """An access-log atom without the backslash gunicorn puts before quotes (for its text line)."""
+    return value.replace('\\"', '"') if isinstance(value, str) else value
 
 
 def logging_config(log_format: str, level: str) -> dict:

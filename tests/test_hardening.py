@@ -259,7 +259,12 @@ def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_p
     ok = requests.post(
         url,
         files={"data": ("a.bin", b"x" * 100)},
-        headers={**FORWARDED, "X-Request-ID": "trace-1", "Origin": "https://gui.example"},
+        headers={
+            **FORWARDED,
+            "X-Request-ID": "trace-1",
+            "Origin": "https://gui.example",
+            "User-Agent": 'probe "quoted"',
+        },
     )
     assert ok.status_code == 200 and ok.headers["X-Request-ID"] == "trace-1"
     assert ok.headers["Access-Control-Allow-Origin"] == "https://gui.example"
@@ -279,6 +284,7 @@ def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_p
     )
     assert access["remote_addr"] == "203.0.113.9"  # from X-Forwarded-For, one proxy trusted
     assert access["path"] == "/m/v2/models/files/predict/"
+    assert access["user_agent"] == 'probe "quoted"'
 
 
 @pytest.mark.e2e
