@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -9,13 +10,17 @@ import flask
 from flask_restx import Api
 
 from .. import __version__, paths
+from ..errors import APIError
 from ..jobs.store import JobStore
 from ..record import ModelRecord
 from ..settings import Settings
+from ..ui import ui_blueprint
 from . import auth, errors, hardening, metrics, proxy, uploads
 from .health import health_namespace
 from .models import model_namespace, models_namespace, unserved_converter
 from .versions import root_document, versions_namespace
+
+log = logging.getLogger("deepserve")
 
 
 class DeepserveApi(Api):
@@ -41,6 +46,15 @@ class DeepserveApi(Api):
                 extend(spec)
         base = flask.request.script_root or "/"
         return spec if spec.get("basePath", base) == base else {**spec, "basePath": base}
+
+    def handle_error(self, e):
+        """Our own errors render as their JSON envelope, logged in one line (Flask-RESTX would
+        log a traceback for every 5xx; model failures are logged with theirs where they happen)."""
+        if not isinstance(e, APIError):
+            return super().handle_error(e)
+        if e.code >= 500:
+            log.error("%s %s: %s %s", flask.request.method, flask.request.path, e.code, e.data)
+        return errors.error_response(e)
 
 
 def create_app(
@@ -76,6 +90,7 @@ def create_app(
     api.add_namespace(models_namespace(api, records))
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
+    app.register_blueprint(ui_blueprint())
     errors.init_app(app)
     proxy.init_app(app, settings)
     if any(record.train_args is not None for record in records):
