@@ -179,7 +179,10 @@ def test_everything_is_served_under_the_base_path():
     assert {link["href"] for link in root["links"]} == {
         "/models-api/swagger.json",
         "/models-api/api/",
+        "/models-api/ui/",
     }
+    with client.get("/models-api/ui/") as gui:
+        assert gui.status_code == 200 and 'src="app.js"' in gui.get_data(as_text=True)
     redirect = client.get("/models-api")
     assert redirect.status_code == 308 and redirect.location.endswith("/models-api/")
     echo = client.get("/models-api/v2/models/echo/").get_json()
