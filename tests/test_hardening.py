@@ -314,3 +314,15 @@ def test_text_access_log_carries_the_request_id(run_server):
 def test_bad_options_are_usage_errors(cli, option, message):
     result = cli("run", "--model", "echo", *option)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_training_uploads_are_kept_in_a_private_jobs_directory(tmp_path):
+    app = create_app(discover(["trainer"]).models, data_dir=tmp_path)
+    app.extensions["deepserve"]["jobs"].initialise()  # as `deepserve run` does at start-up
+    response = app.test_client().post(
+        "/v2/models/trainer/train/", data={"data": (io.BytesIO(b"1,2\n"), "../../x.csv")}
+    )
+    assert response.status_code == 202
+    assert stat.S_IMODE(os.stat(tmp_path / "jobs").st_mode) == 0o700
+    stored = list((tmp_path / "jobs").glob("*/files/*"))
+    assert [path.name for path in stored] == ["data"]  # the argument's name, not the client's

@@ -87,7 +87,7 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._request_stop)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the listener
-        self.store.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.store.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.store.jobs_dir / "supervisor.lock", "wb") as lock:
             if not self._acquire(lock):
                 return
