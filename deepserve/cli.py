@@ -204,6 +204,7 @@ def run(
                 max_jobs=max_jobs,
                 retention_days=job_retention,
                 log_level=log_level,
+                log_format=log_format,
             )
         Server(
             app, discovery.models, options=options, warm=settings.warm, supervisor=supervisor

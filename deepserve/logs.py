@@ -46,6 +46,10 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per record; gunicorn access records become structured fields."""
 
+    def __init__(self, component: str = "") -> None:
+        super().__init__()
+        self.component = component
+
     def format(self, record: logging.LogRecord) -> str:
         document = {
             "time": datetime.datetime.fromtimestamp(
@@ -56,6 +60,8 @@ class JsonFormatter(logging.Formatter):
             "process": record.process,
             "message": record.getMessage(),
         }
+        if self.component:
+            document["component"] = self.component
         if record.name == "gunicorn.access" and isinstance(record.args, dict):
             atoms = {key: _unquoted(record.args[atom]) for atom, key in _ACCESS_FIELDS.items()}
             document.update(atoms, status=int(record.args["s"]))
@@ -71,9 +77,16 @@ def _unquoted(value):
     return value.replace('\\"', '"') if isinstance(value, str) else value
 
 
-def logging_config(log_format: str, level: str) -> dict:
-    """A :func:`logging.config.dictConfig` for the root logger and gunicorn's loggers."""
-    formatter = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
+def logging_config(log_format: str, level: str, component: str = "") -> dict:
+    """A :func:`logging.config.dictConfig` for the root logger and gunicorn's loggers.
+
+    ``component`` names a helper process (``jobs``) in each of its lines.
+    """
+    if log_format == "json":
+        formatter = {"()": JsonFormatter, "component": component}
+    else:
+        tag = f"[{component}] " if component else ""
+        formatter = {"format": TEXT_FORMAT.replace("%(message)s", tag + "%(message)s")}
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "deepserve",

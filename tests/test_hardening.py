@@ -239,9 +239,10 @@ def test_forwarded_headers_of_a_trusted_proxy_shape_links_and_spec():
 
 
 @pytest.mark.e2e
-def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_path):
+def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_path, wait):
     server = run_server(
-        "--model", "files", "--max-upload-size", "1K", "--base-path", "/m", "--proxy", "1",
+        "--model", "files", "--model", "trainer", "--data-dir", str(tmp_path / "data"),
+        "--max-upload-size", "1K", "--base-path", "/m", "--proxy", "1",
         "--log-format", "json", "--cors-origin", "https://gui.example",
         env={"TMPDIR": str(tmp_path)}, ready_path="/m/v2/health/live",
     )  # fmt: skip
@@ -277,8 +278,11 @@ def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_p
         == "https://models.example/ml/m/swagger.json".split("models.example")[1]
     )
     assert requests.get(server.url + "/elsewhere").status_code == 404
+    job = requests.post(server.url + "/m/v2/models/trainer/train/?seconds=0").json()
+    wait(lambda: requests.get(server.url + job["links"][0]["href"]).json()["status"] == "done")
     server.stop()
-    records = [json.loads(line) for line in server.output().splitlines()]
+    records = [json.loads(line) for line in server.output().splitlines()]  # every line
+    assert any(record.get("component") == "jobs" for record in records)  # the job supervisor
     access = next(r for r in records if r.get("request_id") == "trace-1")
     assert (access["logger"], access["method"], access["status"]) == (
         "gunicorn.access",

@@ -7,7 +7,6 @@ import os
 import signal
 import stat
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -141,7 +140,7 @@ def test_metrics_add_up_across_workers_in_a_private_directory(run_server, tmp_pa
 
 
 @pytest.mark.e2e
-def test_a_dead_workers_requests_in_flight_are_forgotten(run_server):
+def test_a_dead_workers_requests_in_flight_are_forgotten(run_server, wait):
     server = run_server("--workers", "2", "--model", "slow", "--timeout", "60")
 
     def slow_request():
@@ -150,20 +149,16 @@ def test_a_dead_workers_requests_in_flight_are_forgotten(run_server):
 
     busy = threading.Thread(target=slow_request)
     busy.start()
-    for _ in range(200):  # until the slow request is in flight
-        in_flight = value(samples(requests.get(server.url + "/metrics").text), IN_FLIGHT)
-        if in_flight == 2:
-            break
-        time.sleep(0.05)
-    assert in_flight == 2  # the slow request and this scrape
+
+    def in_flight() -> float | None:
+        with contextlib.suppress(requests.ConnectionError):  # while workers restart
+            return value(samples(requests.get(server.url + "/metrics").text), IN_FLIGHT)
+        return None
+
+    wait(lambda: in_flight() == 2)  # the slow request and this scrape
     workers = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     for pid in workers.read_text().split():
         os.kill(int(pid), signal.SIGKILL)  # gunicorn reaps them and starts new ones
     busy.join()
-    for _ in range(200):  # until new workers answer and the master has reaped the old ones
-        with contextlib.suppress(requests.ConnectionError):
-            in_flight = value(samples(requests.get(server.url + "/metrics").text), IN_FLIGHT)
-            if in_flight == 1:
-                break
-        time.sleep(0.05)
-    assert in_flight == 1, server.output()  # only the scrape: the killed request is forgotten
+    # once new workers answer and the master has reaped the old ones: only the scrape counts
+    wait(lambda: in_flight() == 1)
