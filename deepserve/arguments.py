@@ -172,16 +172,21 @@ def _is_json(value: Any) -> bool:
 
 
 def _swagger2_parameter(param: dict) -> dict:
-    """Keep the keys Swagger 2.0 allows; types a form cannot carry are documented as strings."""
+    """Keep the keys Swagger 2.0 allows; types a form cannot carry are documented as strings.
+
+    A form field is always a string: it cannot be null (leaving it out is how to send
+    nothing), and a required list cannot be empty (an empty list sends no field at all).
+    """
     clean = {}
     for key, value in param.items():
-        if key in _PARAMETER_KEYS or key.startswith("x-"):
-            clean[key] = value
-        elif key not in ("readOnly", "title"):
-            clean[f"x-{key}"] = value
+        if key in ("readOnly", "title", "x-nullable"):
+            continue
+        clean[key if key in _PARAMETER_KEYS or key.startswith("x-") else f"x-{key}"] = value
     if clean.get("type") not in _FORM_TYPES:
         clean["type"] = "string"
         clean.pop("format", None)
     if clean.get("default", "") is None:
         del clean["default"]
+    if clean.get("required") and clean["type"] == "array":
+        clean.setdefault("minItems", 1)
     return clean

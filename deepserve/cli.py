@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import mimetypes
 import os
 import sqlite3
@@ -22,9 +23,12 @@ from .errors import APIError, ArgumentError
 from .jobs.store import JobStore
 from .jobs.supervisor import SupervisorProcess
 from .loading import GROUP, GROUPS, Discovery, discover
+from .logs import FORMATS, logging_config
+from .metrics import multiprocess_directory
 from .model import UploadedFile
 from .outputs import binary_body, dumps, prediction_document
 from .server import Server, gunicorn_options
+from .settings import Settings, parse_size, read_tokens
 
 LOG_LEVELS = ["debug", "info", "warning", "error", "critical"]
 
@@ -35,6 +39,20 @@ def option(name: str, *destination: str, **kwargs):
     return click.option(
         name, *destination, envvar=envvar, show_envvar=True, show_default=True, **kwargs
     )
+
+
+class Size(click.ParamType):
+    """A byte count: ``1024``, ``500M``, ``1G`` (powers of 1024)."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 model_option = option(
@@ -72,6 +90,57 @@ def main() -> None:
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
+@option("--log-format", default="text", type=click.Choice(FORMATS), help="Log line format.")
+@option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' (repeatable; the variable takes several).",
+)
+@option(
+    "--token-file",
+    "token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File of tokens, one per line, '#' comments (repeatable).",
+)
+@option(
+    "--read-only-token",
+    "read_only_tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="A token that may read and predict/validate, not train or cancel (repeatable).",
+)
+@option(
+    "--read-only-token-file",
+    "read_only_token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File of read-only tokens (repeatable).",
+)
+@option(
+    "--max-upload-size",
+    default="1G",
+    type=Size(),
+    help="Largest request body, in bytes or with K/M/G/T (413 above it).",
+)
+@option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow cross-origin calls from this origin, or '*' (repeatable; CORS is off without it).",
+)
+@option("--base-path", default="", metavar="PATH", help="Serve everything under this prefix.")
+@option(
+    "--proxy",
+    "proxy_count",
+    default=0,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Trust X-Forwarded-* headers from this many reverse proxies in front.",
+)
 @option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -90,29 +159,78 @@ def main() -> None:
     help="Days a finished training job is kept (0: forever).",
 )
 def run(
-    models, no_deepaas, no_warm, log_level, data_dir, max_jobs, job_retention, **server_options
+    models,
+    no_deepaas,
+    no_warm,
+    log_level,
+    log_format,
+    data_dir,
+    max_jobs,
+    job_retention,
+    host,
+    port,
+    workers,
+    threads,
+    timeout,
+    **app_options,
 ) -> None:
     """Serve the installed models with gunicorn."""
-    logging.basicConfig(
-        level=log_level.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
-    )
+    logging.config.dictConfig(logging_config(log_format, log_level))
+    settings = _settings(warm=not no_warm, **app_options)
     if data_dir is not None:  # before loading: models, workers and jobs all read it
         os.environ[paths.DATA_DIR_VARIABLE] = str(data_dir.resolve())
-    discovery = discover(models, model_groups(no_deepaas))
-    discovery = _require_models(discovery, selected=bool(models))
-    app = create_app(discovery.models)
-    options = gunicorn_options(**server_options, log_level=log_level)
-    trainable = [record.name for record in discovery.models if record.train_args is not None]
-    supervisor = None
-    if trainable:
-        supervisor = SupervisorProcess(
-            _job_store().data_dir,
-            trainable,
-            max_jobs=max_jobs,
-            retention_days=job_retention,
-            log_level=log_level,
+    options = gunicorn_options(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        log_level=log_level,
+        log_format=log_format,
+    )
+    with multiprocess_directory():  # before anything imports prometheus_client
+        discovery = discover(models, model_groups(no_deepaas))
+        discovery = _require_models(discovery, selected=bool(models))
+        app = create_app(discovery.models, settings)
+        app.extensions["deepserve"]["metrics"].record_load_failures(
+            [rejection.name for rejection in discovery.failures]
         )
-    Server(app, discovery.models, options=options, warm=not no_warm, supervisor=supervisor).run()
+        trainable = [record.name for record in discovery.models if record.train_args is not None]
+        supervisor = None
+        if trainable:
+            supervisor = SupervisorProcess(
+                _job_store().data_dir,
+                trainable,
+                max_jobs=max_jobs,
+                retention_days=job_retention,
+                log_level=log_level,
+                log_format=log_format,
+            )
+        Server(
+            app, discovery.models, options=options, warm=settings.warm, supervisor=supervisor
+        ).run()
+
+
+def _settings(
+    *, tokens, token_files, read_only_tokens, read_only_token_files, **options
+) -> Settings:
+    """The app settings from ``run``'s options; bad values are usage errors (exit 2)."""
+    try:
+        return Settings(
+            tokens=tuple(tokens) + tuple(_file_tokens(token_files)),
+            read_only_tokens=tuple(read_only_tokens) + tuple(_file_tokens(read_only_token_files)),
+            cors_origins=tuple(options.pop("cors_origins")),
+            **options,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _file_tokens(files) -> list[str]:
+    try:
+        return [token for file in files for token in read_tokens(file)]
+    except OSError as error:
+        raise click.UsageError(f"cannot read a token file: {error}") from error
 
 
 def _job_store() -> JobStore:
@@ -231,8 +349,7 @@ def _require_models(discovery: Discovery, *, selected: bool) -> Discovery:
 
     A rejected duplicate of a served name (the losing group of a clash) is not a failure.
     """
-    served = {record.name for record in discovery.models}
-    failed = [r for r in discovery.rejections if r.name not in served] if selected else []
+    failed = discovery.failures if selected else []
     if failed or not discovery.models:
         for rejection in failed:
             click.echo(f"error: {rejection}", err=True)

@@ -41,6 +41,12 @@ class Discovery:
     models: list[ModelRecord]
     rejections: list[Rejection]
 
+    @property
+    def failures(self) -> list[Rejection]:
+        """The rejections that leave a name unserved (not the losing side of a name clash)."""
+        served = {record.name for record in self.models}
+        return [rejection for rejection in self.rejections if rejection.name not in served]
+
 
 def discover(selected: Iterable[str] = (), groups: Sequence[str] = GROUPS) -> Discovery:
     """Load and validate the models of ``groups`` (only the ``selected`` names, if given)."""

@@ -58,6 +58,9 @@ class ModelRecord:
         self.media_types = _media_types(getattr(obj, "predict_media_types", (JSON,)))
         self.validate_args = self._optional_args("validate")
         self.train_args = self._optional_args("train")
+        # Set by warm() in the process that ran it: gunicorn forks workers from the master, so
+        # each worker has its own copy and only its own warm() makes it True.
+        self.warmed = False
 
     def _optional_args(self, method: str) -> ArgumentSpec | None:
         if not implements(self.obj, method):
@@ -80,9 +83,10 @@ class ModelRecord:
         return dict(metadata)
 
     def warm(self) -> None:
-        """Run the model's ``warm`` hook, if any."""
+        """Run the model's ``warm`` hook, if any, and mark this process's copy as warmed."""
         if callable(getattr(self.obj, "warm", None)):
             self.obj.warm()
+        self.warmed = True
 
     def negotiate(self, accept: MIMEAccept) -> str:
         """The media type to answer with for an ``Accept`` header; 406 if none fits."""

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 import flask
 from gunicorn.app.base import BaseApplication
 
+from . import metrics
 from .jobs.supervisor import SupervisorProcess
+from .logs import ACCESS_LOG_FORMAT, logging_config
 from .record import ModelRecord
 
 log = logging.getLogger("deepserve")
@@ -43,6 +45,7 @@ class Server(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
         self.cfg.set("preload_app", True)
+        self.cfg.set("child_exit", self.worker_exited)
         if self.warm:
             self.cfg.set("post_worker_init", self.warm_worker)
         if self.supervisor is not None:
@@ -58,6 +61,10 @@ class Server(BaseApplication):
             log.info("warming model %r in worker %s", record.name, worker.pid)
             record.warm()
 
+    def worker_exited(self, arbiter, worker) -> None:
+        """Forget the live metrics (requests in flight) of a worker that is gone."""
+        metrics.process_exited(worker.pid)
+
     def start_supervisor(self, arbiter) -> None:
         """Start the training-job supervisor (in the master, once it listens)."""
         self.supervisor.start()
@@ -68,7 +75,14 @@ class Server(BaseApplication):
 
 
 def gunicorn_options(
-    *, host: str, port: int, workers: int, threads: int, timeout: int, log_level: str
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int,
+    log_level: str,
+    log_format: str = "text",
 ) -> dict:
     """gunicorn settings for the ``deepserve run`` options."""
     return {
@@ -80,5 +94,8 @@ def gunicorn_options(
         "loglevel": log_level,
         "accesslog": "-",
         "errorlog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "forwarded_allow_ips": "",  # X-Forwarded-* only through ProxyFix, with --proxy
+        "logconfig_dict": logging_config(log_format, log_level),
         "proc_name": "deepserve",
     }

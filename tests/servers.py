@@ -27,7 +27,12 @@ class RunningServer:
     """A ``deepserve run`` subprocess on a free loopback port."""
 
     def __init__(
-        self, *args: str, log_dir: Path, env: dict | None = None, ready_timeout: float = 60
+        self,
+        *args: str,
+        log_dir: Path,
+        env: dict | None = None,
+        ready_timeout: float = 60,
+        ready_path: str = "/",
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,12 +47,12 @@ class RunningServer:
             start_new_session=True,
         )
         try:
-            self._wait_ready(ready_timeout)
+            self._wait_ready(ready_timeout, ready_path)
         except BaseException:
             self.stop()  # never leave a server behind, whatever went wrong
             raise
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, timeout: float, path: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -55,7 +60,7 @@ class RunningServer:
                 raise RuntimeError(f"deepserve run exited early:\n{self.output()}")
             # Timeout: the socket is open but the worker is still warming its models.
             with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-                if requests.get(self.url + "/", timeout=2).ok:
+                if requests.get(self.url + path, timeout=2).ok:
                     return
             time.sleep(0.1)
         raise RuntimeError(f"deepserve run not ready after {timeout}s:\n{self.output()}")

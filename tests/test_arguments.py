@@ -39,6 +39,17 @@ def test_parameters_document_type_default_range_choices_and_description():
     assert params["xs"]["collectionFormat"] == "multi"
 
 
+def test_form_parameters_are_never_null_and_required_lists_not_empty():
+    # found by the fuzzer: a form cannot carry null or an empty list, the spec must not say so
+    params = spec(
+        day=fields.Date(allow_none=True, load_default=None),
+        xs=fields.List(fields.Int(), required=True),
+        ys=fields.List(fields.Int()),
+    ).parameters
+    assert "x-nullable" not in params["day"]
+    assert params["xs"]["minItems"] == 1 and "minItems" not in params["ys"]
+
+
 def test_file_arguments_are_formdata_files():
     params = spec(
         a=File(required=True, metadata={"description": "an image"}),

@@ -426,3 +426,28 @@ def test_gui_works_under_a_base_path(page, prefixed_server):
     paths = [url.removeprefix(prefixed_server) for url in requested]
     assert all(path.startswith("/prefix/") for path in paths), paths
     assert "/prefix/v2/models/echo/predict/" in paths
+
+
+def test_swagger_ui_authorize_and_try_it_out_under_a_base_path(page, run_server):
+    """Swagger UI (not the GUI, same browser): its page policy lets it run, its Authorize
+    button takes the token, and Try it out sends it, through a real server under a prefix."""
+    server = run_server(
+        "--model", "echo", "--base-path", "/m", "--token", "tok-123",
+        ready_path="/m/v2/health/live",
+    )  # fmt: skip
+    console_errors = []  # a Content-Security-Policy violation is reported here
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message))
+    page.goto(server.url + "/m/api/")
+    page.get_by_role("button", name="Authorize").click()
+    page.locator(".auth-container input").fill("Bearer tok-123")
+    page.locator(".auth-container").get_by_role("button", name="Authorize").click()
+    page.get_by_role("button", name="Close").click()
+    page.locator("#operations-tag-echo").click()
+    page.locator("#operations-echo-predict_echo").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.locator("#operations-echo-predict_echo input[placeholder='text']").fill("hi")
+    with page.expect_response("**/m/v2/models/echo/predict/") as answered:
+        page.get_by_role("button", name="Execute").click()
+    assert answered.value.request.headers["authorization"] == "Bearer tok-123"
+    assert answered.value.status == 200 and answered.value.json()["text"] == "hi"
+    assert not console_errors, [message.text for message in console_errors]

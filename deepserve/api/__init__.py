@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import flask
@@ -13,8 +13,10 @@ from .. import __version__, paths
 from ..errors import APIError
 from ..jobs.store import JobStore
 from ..record import ModelRecord
+from ..settings import Settings
 from ..ui import ui_blueprint
-from . import errors, uploads
+from . import auth, errors, hardening, metrics, proxy, uploads
+from .health import health_namespace
 from .models import model_namespace, models_namespace, unserved_converter
 from .versions import root_document, versions_namespace
 
@@ -22,10 +24,28 @@ log = logging.getLogger("deepserve")
 
 
 class DeepserveApi(Api):
-    """Flask-RESTX Api whose root (``GET /``) lists the versions instead of a 404."""
+    """Flask-RESTX Api whose root (``GET /``) lists the versions instead of a 404.
+
+    ``spec_extensions`` edit the Swagger document once, when it is first built; its
+    ``basePath`` follows the mount point of each request (base path, proxy prefix).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.spec_extensions: list[Callable[[dict], None]] = []
+        super().__init__(*args, **kwargs)
 
     def render_root(self):
         return root_document()
+
+    @property
+    def __schema__(self) -> dict:
+        fresh = not self._schema
+        spec = super().__schema__
+        if fresh and self._schema:
+            for extend in self.spec_extensions:
+                extend(spec)
+        base = flask.request.script_root or "/"
+        return spec if spec.get("basePath", base) == base else {**spec, "basePath": base}
 
     def handle_error(self, e):
         """Our own errors render as their JSON envelope, logged in one line (Flask-RESTX would
@@ -37,16 +57,25 @@ class DeepserveApi(Api):
         return errors.error_response(e)
 
 
-def create_app(records: Sequence[ModelRecord], data_dir: Path | None = None) -> flask.Flask:
+def create_app(
+    records: Sequence[ModelRecord],
+    settings: Settings | None = None,
+    data_dir: Path | None = None,
+) -> flask.Flask:
     """Build the WSGI application serving ``records`` (already loaded and validated).
 
-    Training jobs are kept in ``data_dir`` (by default :func:`deepserve.paths.data_dir`).
+    ``settings`` default to :class:`Settings`' defaults; training jobs are kept in ``data_dir``
+    (by default :func:`deepserve.paths.data_dir`).
     """
+    settings = settings or Settings()
+    records = list(records)
     jobs = JobStore(data_dir or paths.data_dir())
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
+    app_metrics = metrics.init_app(app, [record.name for record in records])
+    hardening.init_app(app, settings)
     uploads.init_app(app)
-    app.url_map.converters["unserved"] = unserved_converter(list(records))
+    app.url_map.converters["unserved"] = unserved_converter(records)
     api = DeepserveApi(
         app,
         version=__version__,
@@ -55,11 +84,22 @@ def create_app(records: Sequence[ModelRecord], data_dir: Path | None = None) -> 
         doc="/api/",
         catch_all_404s=True,
     )
+    auth.init_app(app, api, settings)
     api.add_namespace(versions_namespace(api))
-    api.add_namespace(models_namespace(api, list(records)))
+    api.add_namespace(health_namespace(api, records, settings))
+    api.add_namespace(models_namespace(api, records))
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
     app.register_blueprint(ui_blueprint())
     errors.init_app(app)
-    app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}, "jobs": jobs}
+    proxy.init_app(app, settings)
+    if any(record.train_args is not None for record in records):
+        app_metrics.track_training_jobs(jobs.count_by_status)
+    app.extensions["deepserve"] = {
+        "api": api,
+        "models": {r.name: r for r in records},
+        "jobs": jobs,
+        "settings": settings,
+        "metrics": app_metrics,
+    }
     return app

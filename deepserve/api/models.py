@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import flask
 from flask_restx import Api, Namespace, Resource
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 
 from ..arguments import json_schema
 from ..errors import APIError, ModelError
@@ -80,19 +81,21 @@ def models_namespace(api: Api, records: list[ModelRecord]) -> Namespace:
 
 
 class UnservedConverter(BaseConverter):
-    """Matches a URL segment that is not a served model's name (so served ones keep their 405s)."""
+    """Matches a URL segment that is not a served model's name (so served ones keep their 405s).
 
-    served: frozenset[str] = frozenset()
+    The served names are excluded by the regex itself, not by ``to_python``: werkzeug gathers
+    the methods of every rule whose pattern matches a path before converting, so a pattern that
+    matched served names would add this route's methods to their 405 ``Allow`` lists.
+    """
 
-    def to_python(self, value: str) -> str:
-        if value in self.served:
-            raise ValidationError()
-        return value
+    regex = "[^/]+"
 
 
 def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
     """The converter class for ``records``' names."""
-    return type("Unserved", (UnservedConverter,), {"served": frozenset(r.name for r in records)})
+    served = "|".join(re.escape(record.name) for record in records)
+    regex = f"(?!(?:{served})$)[^/]+" if records else UnservedConverter.regex
+    return type("Unserved", (UnservedConverter,), {"regex": regex, "part_isolating": True})
 
 
 def model_namespace(api: Api, record: ModelRecord, jobs: JobStore) -> Namespace:
@@ -135,11 +138,13 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobStore) -> Namespace:
 
     validate_params = record.validate_args.parameters if record.validate_args else {}
 
-    @ns.route("/validate/")
+    # Routed (501) but not documented when the model has no validate.
+    @ns.route("/validate/", doc=None if record.validate_args else False)
     class Validate(Resource):
         @ns.doc(id=f"validate_{record.name}", params=copy_parameters(validate_params))
         @ns.response(200, "The validation result", api.schema_model("ValidationResult", RESULT))
         @ns.response(422, "Invalid arguments", error)
+        @ns.response(500, "The model failed", error)
         @ns.response(501, "The model does not implement validate", error)
         def post(self):
             """Evaluate the model on the data given."""

@@ -111,8 +111,9 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
     job_list = api.schema_model("TrainingJobList", listing)
     spec = record.train_args
     jobs = TrainingJobs(record, store)
+    documented = None if spec is not None else False  # routed (501) but not documented
 
-    @ns.route("/train/")
+    @ns.route("/train/", doc=documented)
     class Jobs(Resource):
         @ns.doc(id=f"list_{record.name}_train_jobs", params=_query(LIST_ARGS))
         @ns.response(200, "The model's training jobs, newest first", job_list)
@@ -136,7 +137,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
             document = jobs.document(job)
             return document, 202, {"Location": document["links"][0]["href"]}
 
-    @ns.route("/train/<string:job_id>")
+    @ns.route("/train/<string:job_id>", doc=documented)
     @ns.param("job_id", "the job id")
     class TrainingJob(Resource):
         @ns.doc(id=f"get_{record.name}_train_job")
@@ -160,13 +161,14 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
             store.delete(job_id)
             return jobs.document(job)
 
-    @ns.route("/train/<string:job_id>/log")
+    @ns.route("/train/<string:job_id>/log", doc=documented)
     @ns.param("job_id", "the job id")
     class TrainingLog(Resource):
         @ns.doc(id=f"get_{record.name}_train_log", params=_query(LOG_ARGS))
-        @ns.produces(["text/plain"])
+        @ns.produces(["text/plain", "application/json"])  # JSON: the errors
         @ns.response(200, "What the job wrote to stdout and stderr")
         @ns.response(404, "No such job", error)
+        @ns.response(422, "Invalid query", error)
         @ns.response(501, "The model does not implement train", error)
         def get(self, job_id: str):
             """The job's output (stdout and stderr), whole or its last lines."""

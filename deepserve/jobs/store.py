@@ -109,7 +109,7 @@ class JobStore:
         return local.connection
 
     def _connect(self) -> sqlite3.Connection:
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads: private
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA journal_mode=WAL")
@@ -163,6 +163,11 @@ class JobStore:
         return {row["id"]: row["status"] for row in rows}
 
     # -- writing -------------------------------------------------------------------------
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many jobs have each status (every status listed, 0 when none)."""
+        rows = self._connection().execute("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        return {**dict.fromkeys(STATUSES, 0), **dict(rows.fetchall())}
 
     def create(self, job_id: str, model: str, args: dict) -> Job:
         """Record a new queued job and wake the supervisor."""

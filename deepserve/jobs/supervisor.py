@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import fcntl
 import logging
+import logging.config
 import os
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..logs import FORMATS, logging_config
 from ..paths import DATA_DIR_VARIABLE
 from . import wakeup
 from .store import ERROR, INTERRUPTED, RUNNING, Job, JobStore
@@ -87,7 +89,7 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._request_stop)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the listener
-        self.store.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.store.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.store.jobs_dir / "supervisor.lock", "wb") as lock:
             if not self._acquire(lock):
                 return
@@ -241,6 +243,7 @@ class SupervisorProcess:
     max_jobs: int = 1
     retention_days: float = 30
     log_level: str = "info"
+    log_format: str = "text"
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -259,6 +262,8 @@ class SupervisorProcess:
             str(os.getpid()),
             "--log-level",
             self.log_level,
+            "--log-format",
+            self.log_format,
             *self.models,
         ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
@@ -284,11 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retention-days", type=float, default=30)
     parser.add_argument("--parent-pid", type=int, default=None)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--log-format", choices=FORMATS, default="text")
     options = parser.parse_args(argv)
-    logging.basicConfig(
-        level=options.log_level.upper(),
-        format="[%(asctime)s] [%(process)d] [%(levelname)s] [jobs] %(message)s",
-    )
+    logging.config.dictConfig(logging_config(options.log_format, options.log_level, "jobs"))
     data_dir = options.data_dir.resolve()
     os.environ[DATA_DIR_VARIABLE] = str(data_dir)  # inherited by the jobs (model_dir, ...)
     Supervisor(

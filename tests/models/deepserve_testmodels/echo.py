@@ -99,7 +99,7 @@ class EchoModel(BaseModel):
         """Return the arguments of ``validate``."""
         return {
             "values": fields.List(
-                fields.Float(),
+                fields.Float(validate=validate.Range(-1e9, 1e9)),  # a sum that cannot overflow
                 required=True,
                 metadata={"description": "Values to average."},
             )

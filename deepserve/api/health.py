@@ -1,0 +1,83 @@
+"""Liveness and readiness, KServe / Open Inference style: the status code carries the answer.
+
+A model is ready in a serving process once its ``warm()`` ran in that process (or right after
+loading when the server runs with ``--no-warm``). gunicorn warms a worker before the worker
+accepts connections, so in practice every worker that answers is ready; the check still reads
+the answering process's own state rather than assuming it.
+"""
+
+from __future__ import annotations
+
+from flask_restx import Api, Namespace, Resource
+
+from ..record import ModelRecord
+from ..settings import Settings
+
+PREFIX = "/v2/health/"
+
+
+def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -> Namespace:
+    """``/v2/health/live``, ``/v2/health/ready`` and ``/v2/models/<name>/ready``."""
+    ns = Namespace("health", path="/v2", description="Liveness and readiness probes")
+    live_model = api.schema_model(
+        "Liveness", {"type": "object", "properties": {"live": {"type": "boolean"}}}
+    )
+    server_model = api.schema_model(
+        "Readiness",
+        {
+            "type": "object",
+            "required": ["ready", "models"],
+            "properties": {
+                "ready": {"type": "boolean"},
+                "models": {
+                    "type": "object",
+                    "description": "model name -> ready",
+                    "additionalProperties": {"type": "boolean"},
+                },
+            },
+        },
+    )
+    model_model = api.schema_model(
+        "ModelReadiness",
+        {
+            "type": "object",
+            "required": ["name", "ready"],
+            "properties": {"name": {"type": "string"}, "ready": {"type": "boolean"}},
+        },
+    )
+
+    def is_ready(record: ModelRecord) -> bool:
+        return record.warmed or not settings.warm
+
+    def answer(body: dict) -> tuple[dict, int]:
+        return body, 200 if body["ready"] else 503
+
+    @ns.route("/health/live")
+    class Live(Resource):
+        @ns.response(200, "The process is up", live_model)
+        def get(self):
+            """Liveness: the serving process answers."""
+            return {"live": True}
+
+    @ns.route("/health/ready")
+    class Ready(Resource):
+        @ns.response(200, "Every served model is ready", server_model)
+        @ns.response(503, "Some model is not ready yet", server_model)
+        def get(self):
+            """Readiness: every served model is loaded (and warmed) in this process."""
+            models = {record.name: is_ready(record) for record in records}
+            return answer({"ready": all(models.values()), "models": models})
+
+    def model_ready(record: ModelRecord) -> None:
+        @ns.route(f"/models/{record.name}/ready", endpoint=f"ready_{record.name}")
+        class ModelReady(Resource):
+            @ns.doc(id=f"ready_{record.name}")
+            @ns.response(200, "The model is ready", model_model)
+            @ns.response(503, "The model is not ready yet", model_model)
+            def get(self):
+                """Readiness of one model in this process."""
+                return answer({"name": record.name, "ready": is_ready(record)})
+
+    for record in records:
+        model_ready(record)
+    return ns

@@ -1,0 +1,125 @@
+"""Prometheus metrics, correct across gunicorn workers (prometheus-client's multiprocess mode).
+
+prometheus-client picks its value storage when it is first imported: in-memory, or files in
+``$PROMETHEUS_MULTIPROC_DIR`` that every process writes and any process can add up. So
+``deepserve run`` sets that directory up (:func:`multiprocess_directory`) before anything imports
+prometheus-client, which is why this module imports it only inside functions. Without it (the
+Flask test client, an embedding application) each app keeps its metrics in its own registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+#: Predict latency buckets, in seconds: from a fast tabular model to a slow image model.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+@contextlib.contextmanager
+def multiprocess_directory() -> Iterator[str]:
+    """A private directory for the metrics of this process and its forked workers.
+
+    Sets ``PROMETHEUS_MULTIPROC_DIR`` while it lasts (children inherit it); the process that
+    created the directory removes it afterwards (a forked worker leaving the block does not).
+    """
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess directory")
+    path = tempfile.mkdtemp(prefix="deepserve-metrics-")  # mode 0700
+    owner = os.getpid()
+    os.environ[MULTIPROCESS_VARIABLE] = path
+    try:
+        yield path
+    finally:
+        if os.getpid() == owner:
+            os.environ.pop(MULTIPROCESS_VARIABLE, None)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_exited(pid: int) -> None:
+    """Drop the live gauges (requests in flight) of a worker that died."""
+    if MULTIPROCESS_VARIABLE in os.environ:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
+class Metrics:
+    """The metrics of one application and the registry ``/metrics`` exposes."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+
+        self.registry = CollectorRegistry()
+        if MULTIPROCESS_VARIABLE in os.environ:
+            multiprocess.MultiProcessCollector(self.registry)
+            owner = None  # values live in files, collected above
+        else:
+            owner = self.registry
+        self.requests = Counter(
+            "deepserve_requests",
+            "HTTP requests answered, by model, route, method and status.",
+            ["model", "route", "method", "status"],
+            registry=owner,
+        )
+        self.predict_latency = Histogram(
+            "deepserve_predict_duration_seconds",
+            "Time to answer a predict request, by model.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=owner,
+        )
+        self.in_flight = Gauge(
+            "deepserve_requests_in_flight",
+            "Requests being answered right now.",
+            registry=owner,
+            multiprocess_mode="livesum",
+        )
+        self.load_failures = Gauge(
+            "deepserve_model_load_failures",
+            "Installed models rejected at start-up (1 per rejected entry point).",
+            ["model"],
+            registry=owner,
+            multiprocess_mode="max",
+        )
+
+    def record_load_failures(self, names: list[str]) -> None:
+        """Report the entry points that failed to load (called once, at start-up)."""
+        for name in names:
+            self.load_failures.labels(model=name).set(1)
+
+    def track_training_jobs(self, count_by_status: Callable[[], Mapping[str, int]]) -> None:
+        """Expose ``deepserve_training_jobs{status}``, read from ``count_by_status`` per scrape.
+
+        The job store is shared by all workers, so any worker's answer is the whole count.
+        """
+        self.registry.register(_JobCollector(count_by_status))
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text format of every metric, and its content type."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _JobCollector:
+    """A collector reading training-job counts when scraped."""
+
+    def __init__(self, count_by_status: Callable[[], Mapping[str, int]]) -> None:
+        self.count_by_status = count_by_status
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(
+            "deepserve_training_jobs", "Training jobs, by status.", labels=["status"]
+        )
+        for status, count in sorted(self.count_by_status().items()):
+            family.add_metric([status], count)
+        yield family
