@@ -9,6 +9,7 @@ import flask
 from flask_restx import Api
 
 from .. import __version__, paths
+from ..jobs.backend import JobBackend, LocalBackend
 from ..jobs.store import JobStore
 from ..record import ModelRecord
 from . import errors, uploads
@@ -23,12 +24,17 @@ class DeepserveApi(Api):
         return root_document()
 
 
-def create_app(records: Sequence[ModelRecord], data_dir: Path | None = None) -> flask.Flask:
+def create_app(
+    records: Sequence[ModelRecord],
+    data_dir: Path | None = None,
+    jobs: JobBackend | None = None,
+) -> flask.Flask:
     """Build the WSGI application serving ``records`` (already loaded and validated).
 
-    Training jobs are kept in ``data_dir`` (by default :func:`deepserve.paths.data_dir`).
+    Training jobs run through ``jobs``; by default on this machine, with their records in
+    ``data_dir`` (by default :func:`deepserve.paths.data_dir`).
     """
-    jobs = JobStore(data_dir or paths.data_dir())
+    jobs = jobs or LocalBackend(JobStore(data_dir or paths.data_dir()))
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
     uploads.init_app(app)
@@ -46,5 +52,9 @@ def create_app(records: Sequence[ModelRecord], data_dir: Path | None = None) -> 
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
     errors.init_app(app)
-    app.extensions["deepserve"] = {"api": api, "models": {r.name: r for r in records}, "jobs": jobs}
+    app.extensions["deepserve"] = {
+        "api": api,
+        "models": {r.name: r for r in records},
+        "jobs": jobs.store,
+    }
     return app

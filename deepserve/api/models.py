@@ -10,7 +10,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from ..arguments import json_schema
 from ..errors import APIError, ModelError
-from ..jobs.store import JobStore
+from ..jobs.backend import JobBackend
 from ..record import ModelRecord
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
@@ -95,7 +95,7 @@ def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
     return type("Unserved", (UnservedConverter,), {"served": frozenset(r.name for r in records)})
 
 
-def model_namespace(api: Api, record: ModelRecord, jobs: JobStore) -> Namespace:
+def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespace:
     """The routes of one model: metadata, predict, validate, train (jobs in ``jobs``)."""
     ns = Namespace(
         record.name,

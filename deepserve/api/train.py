@@ -1,12 +1,14 @@
 """``/v2/models/<name>/train/``: training jobs — start, list, get, cancel or remove, read the log.
 
-The routes only read and write job records (:mod:`deepserve.jobs.store`); the supervisor
-process runs the jobs. Models without ``train`` answer 501 on every route.
+The routes read and write the job records (:mod:`deepserve.jobs.store`) and tell the job
+backend (:mod:`deepserve.jobs.backend`) when a job is queued or cancelled; the backend's
+supervisor or workers run the jobs. Models without ``train`` answer 501 on every route.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 import uuid
 
@@ -19,11 +21,14 @@ from ..arguments import ArgumentSpec
 from ..errors import APIError, ModelError, NotSupported
 from ..jobs import logs
 from ..jobs.arguments import describe, pack
-from ..jobs.store import STATUSES, Job, JobStore
+from ..jobs.backend import JobBackend
+from ..jobs.store import ERROR, QUEUED, STATUSES, Job
 from ..record import ModelRecord
 from .docs import LINK, copy_parameters, error_model
 from .parsing import parse_arguments
 from .versions import link
+
+log = logging.getLogger("deepserve")
 
 NULLABLE_TIME = {"type": "string", "format": "date-time", "x-nullable": True}
 
@@ -103,14 +108,15 @@ LOG_ARGS = ArgumentSpec(
 )
 
 
-def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobStore) -> None:
-    """Add the training routes of ``record`` to its namespace ``ns``."""
+def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobBackend) -> None:
+    """Add the training routes of ``record`` to its namespace ``ns``; jobs run on ``backend``."""
     error = error_model(api)
     job_model = api.schema_model("TrainingJob", JOB)
     listing = {"type": "object", "properties": {"jobs": {"type": "array", "items": JOB}}}
     job_list = api.schema_model("TrainingJobList", listing)
     spec = record.train_args
-    jobs = TrainingJobs(record, store)
+    store = backend.store
+    jobs = TrainingJobs(record, backend)
 
     @ns.route("/train/")
     class Jobs(Resource):
@@ -128,6 +134,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
         @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
         @ns.response(202, "The job, queued", job_model)
         @ns.response(422, "Invalid arguments: no job is created", error)
+        @ns.response(503, "The job cannot be queued now (its broker is unreachable)", error)
         @ns.response(501, "The model does not implement train", error)
         def post(self):
             """Start a training job; arguments come from the query string, a form or JSON."""
@@ -155,7 +162,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
             """Cancel a queued or running job; remove a finished job's record and log."""
             job = jobs.find(job_id)
             if job.active:
-                store.cancel(job_id)  # the supervisor stops its process
+                backend.cancel(job_id)  # its process is stopped
                 return jobs.document(jobs.find(job_id))
             store.delete(job_id)
             return jobs.document(job)
@@ -182,9 +189,10 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
 class TrainingJobs:
     """The job operations of one model, as the routes need them."""
 
-    def __init__(self, record: ModelRecord, store: JobStore) -> None:
+    def __init__(self, record: ModelRecord, backend: JobBackend) -> None:
         self.record = record
-        self.store = store
+        self.backend = backend
+        self.store = backend.store
 
     def check(self) -> None:
         """Raise the 501 when the model does not train."""
@@ -204,7 +212,7 @@ class TrainingJobs:
         job_id = uuid.uuid4().hex
         try:
             stored = pack(self.record.train_args, args, self.store.files_dir(job_id))
-            return self.store.create(job_id, self.record.name, stored)
+            job = self.store.create(job_id, self.record.name, stored)
         except (TypeError, ValueError) as error:
             self.store.remove_dir(job_id)
             raise ModelError(
@@ -213,6 +221,16 @@ class TrainingJobs:
         except BaseException:
             self.store.remove_dir(job_id)
             raise
+        try:
+            self.backend.submit(job)
+        except Exception as error:  # e.g. the broker is unreachable: no job is left behind
+            log.exception("job %s cannot be queued", job_id)
+            self.store.finish(job_id, ERROR, error="not queued", only_from=(QUEUED,))
+            self.store.delete(job_id)
+            raise APIError(
+                503, "The training job cannot be queued now; try again later."
+            ) from error
+        return job
 
     def document(self, job: Job) -> dict:
         """The job as the API shows it."""
