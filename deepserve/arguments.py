@@ -29,6 +29,27 @@ _FORM_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "fil
 _converter = OpenAPIConverter(openapi_version="2.0", schema_name_resolver=lambda _: None, spec=None)
 
 
+def _metadata_extensions(
+    converter: OpenAPIConverter, field: fields.Field, ret: dict, **kwargs: Any
+) -> dict:
+    """Metadata apispec leaves out (author hints such as ``ui``) as ``x-<key>`` extensions.
+
+    Applies to argument parameters and response schemas alike, so the GUI finds its hints in both.
+    """
+    return {
+        f"x-{key}": value
+        for key, value in field.metadata.items()
+        if isinstance(key, str)
+        and key not in ret
+        and key not in _IGNORED_METADATA
+        and not key.startswith(("x-", "x_"))
+        and _is_json(value)
+    }
+
+
+_converter.add_attribute_function(_metadata_extensions)
+
+
 class DeclarationError(ValueError):
     """A declaration (arguments or response schema) that cannot be served."""
 
@@ -131,13 +152,11 @@ def _form_parameters(schema: Schema) -> list[dict]:
     parameters = []
     by_key = {field.data_key or name: field for name, field in schema.fields.items()}
     for param in _converter.schema2parameters(schema, location="formData"):
-        field = by_key[param["name"]]
-        for key, value in field.metadata.items():
-            if key not in _IGNORED_METADATA and _is_json(value):
-                param.setdefault(key, value)  # author hints such as "ui" become x-ui below
-        if is_file_field(field):
+        if is_file_field(by_key[param["name"]]):
             param = {
-                key: param[key] for key in ("name", "in", "description", "required") if key in param
+                key: value
+                for key, value in param.items()
+                if key in ("name", "in", "description", "required") or key.startswith("x-")
             }
             param["type"] = "file"
         parameters.append(_swagger2_parameter(param))

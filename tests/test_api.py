@@ -16,7 +16,7 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/av
 def test_root_lists_versions_and_links(client):
     body = client.get("/").get_json()
     assert [v["id"] for v in body["versions"]] == ["v2"]
-    assert {link["href"] for link in body["links"]} == {"/swagger.json", "/api/"}
+    assert {link["href"] for link in body["links"]} == {"/swagger.json", "/api/", "/ui/"}
 
 
 def test_v2_version_object(client):
@@ -292,3 +292,14 @@ def test_swagger_documents_response_schema(client):
 def test_swagger_ui_page(client):
     response = client.get("/api/")
     assert response.status_code == 200 and b"swagger" in response.data.lower()
+
+
+def test_model_failure_is_logged_once_with_its_traceback(client, caplog):
+    client.post("/v2/models/failing/predict/")
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1 and "the model broke" in str(tracebacks[0].exc_info[1])
+
+
+def test_not_implemented_is_not_logged_as_a_crash(client, caplog):
+    client.post("/v2/models/failing/validate/")
+    assert not [r for r in caplog.records if r.exc_info]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import fields, validate
 
-from deepserve.arguments import ArgumentSpec, DeclarationError, response_schema
+from deepserve.arguments import ArgumentSpec, DeclarationError, json_schema, response_schema
 from deepserve.errors import ArgumentError
 from deepserve.model import File, UploadedFile
 
@@ -105,3 +105,32 @@ def test_response_schema_accepts_dicts_classes_and_instances():
     assert response_schema({"x": fields.Int()}, "s").load({"x": "3"}) == {"x": 3}
     with pytest.raises(DeclarationError):
         response_schema("nope", "s")
+
+
+def test_file_arguments_keep_their_hints():
+    params = spec(picture=File(metadata={"ui": "image", "location": "form"})).parameters
+    assert params["picture"] == {
+        "name": "picture",
+        "in": "formData",
+        "required": False,
+        "type": "file",
+        "x-ui": "image",
+    }
+
+
+def test_response_schema_fields_carry_hints_but_not_unserialisable_metadata():
+    schema = response_schema(
+        {
+            "curve": fields.List(fields.Float(), metadata={"ui": "plot", "description": "y"}),
+            "raw": fields.Str(metadata={"x_unit": "cm", "callback": print}),
+        },
+        "test schema",
+    )
+    properties = json_schema(schema)["properties"]
+    assert properties["curve"] == {
+        "type": "array",
+        "items": {"type": "number"},
+        "description": "y",
+        "x-ui": "plot",
+    }
+    assert properties["raw"] == {"type": "string", "x-unit": "cm"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,12 +10,16 @@ import flask
 from flask_restx import Api
 
 from .. import __version__, paths
+from ..errors import APIError
 from ..jobs.backend import JobBackend, LocalBackend
 from ..jobs.store import JobStore
 from ..record import ModelRecord
+from ..ui import ui_blueprint
 from . import errors, uploads
 from .models import model_namespace, models_namespace, unserved_converter
 from .versions import root_document, versions_namespace
+
+log = logging.getLogger("deepserve")
 
 
 class DeepserveApi(Api):
@@ -22,6 +27,15 @@ class DeepserveApi(Api):
 
     def render_root(self):
         return root_document()
+
+    def handle_error(self, e):
+        """Our own errors render as their JSON envelope, logged in one line (Flask-RESTX would
+        log a traceback for every 5xx; model failures are logged with theirs where they happen)."""
+        if not isinstance(e, APIError):
+            return super().handle_error(e)
+        if e.code >= 500:
+            log.error("%s %s: %s %s", flask.request.method, flask.request.path, e.code, e.data)
+        return errors.error_response(e)
 
 
 def create_app(
@@ -51,6 +65,7 @@ def create_app(
     api.add_namespace(models_namespace(api, list(records)))
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
+    app.register_blueprint(ui_blueprint())
     errors.init_app(app)
     app.extensions["deepserve"] = {
         "api": api,

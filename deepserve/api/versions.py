@@ -33,6 +33,7 @@ def root_document() -> dict:
         "links": [
             link("describedby", "/swagger.json", type="application/json"),
             link("help", "/api/", type="text/html"),
+            link("ui", "/ui/", type="text/html"),
         ],
     }
 

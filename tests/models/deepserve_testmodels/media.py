@@ -11,18 +11,29 @@ from marshmallow import fields, validate
 from deepserve.model import BaseModel
 
 
-def tiny_png():
-    """Return a valid 1x1 opaque red PNG image as bytes."""
+def png(width, height, pixel):
+    """Return a valid 8-bit RGB PNG image as bytes; ``pixel(x, y)`` gives its (r, g, b)."""
 
     def chunk(kind, data):
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\xff\x00\x00")  # filter byte + one red pixel
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(  # each row: filter byte 0, then the pixels
+        b"\x00" + bytes(channel for x in range(width) for channel in pixel(x, y))
+        for y in range(height)
     )
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def tiny_png():
+    """Return a valid 1x1 opaque red PNG image as bytes."""
+    return png(1, 1, lambda x, y: (255, 0, 0))
 
 
 class MediaModel(BaseModel):
