@@ -64,10 +64,22 @@ class Postgres:
     def new_database(self) -> str:
         """Create an empty database; return its URL."""
         name = f"jobs{next(self._names)}"
-        with psycopg.connect(f"postgresql://deepserve@127.0.0.1:{self.port}/postgres") as db:
+        with psycopg.connect(self.url()) as db:
             db.autocommit = True
             db.execute(f"CREATE DATABASE {name}")
         return self.url(name)
+
+    def allow_connections(self, url: str, allowed: bool) -> None:
+        """Let clients connect to the database of ``url``, or not (and cut them off)."""
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url()) as db:
+            db.autocommit = True
+            db.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(allowed).lower()}")
+            if not allowed:
+                db.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    [name],
+                )
 
     def stop(self) -> None:
         """Stop the server at once and remove its files."""

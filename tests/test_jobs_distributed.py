@@ -8,6 +8,8 @@ import io
 import shutil
 import signal
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ import requests
 from services import free_port
 
 from deepserve.api import create_app
-from deepserve.jobs.backend import open_backend
+from deepserve.jobs.backend import LocalBackend, open_backend
 from deepserve.jobs.store import FINISHED, JobStore
 
 pytestmark = pytest.mark.e2e
@@ -152,6 +154,21 @@ def test_a_stopped_worker_interrupts_its_jobs(cluster, wait, gone):
     )
 
 
+def test_a_job_waits_while_its_worker_cannot_reach_the_database(cluster, postgres, wait):
+    a = cluster.replica()
+    cluster.worker()
+    assert a.finished(wait, a.submit(mode="ok"))["status"] == "done"  # the worker is up
+    store = JobStore(cluster.data_dir, cluster.database)
+    job = store.create(uuid.uuid4().hex, "trainer", {"mode": "ok", "label": "late"})
+    postgres.allow_connections(cluster.database, False)
+    open_backend("celery", store, broker=cluster.broker).submit(job)
+    time.sleep(3)  # the worker received the task, and could not claim the job
+    postgres.allow_connections(cluster.database, True)
+    done = a.finished(wait, job.id)
+    assert (done["status"], done["result"]["label"]) == ("done", "late")
+    store.close()
+
+
 def test_jobs_go_to_the_workers_of_their_model(cluster, wait):
     a = cluster.replica("trainer", "iris")
     cluster.worker("trainer")
@@ -231,3 +248,21 @@ def test_the_example_nginx_config_balances_jobs_over_two_replicas(cluster, nginx
         assert requests.get(url + job_id, timeout=10).json()["status"] == "done"
     for replica in (a, b):
         assert f"GET /v2/models/trainer/train/{job_id}" in replica.server.output()
+
+
+def test_unreachable_job_records_are_a_503(discovery, tmp_path, postgres):
+    url = postgres.new_database()
+    store = JobStore(tmp_path, url)
+    api = create_app(discovery.models, jobs=LocalBackend(store)).test_client()
+    train = "/v2/models/trainer/train/"
+    assert api.get(train).status_code == 200
+    postgres.allow_connections(url, False)
+    for method, path in [("get", train), ("post", train), ("get", train + "0" * 32)]:
+        response = getattr(api, method)(path)
+        assert response.status_code == 503
+        message = "The training job records cannot be reached now; try again later."
+        assert response.json == {"message": message}
+    assert list((tmp_path / "jobs").iterdir()) == []  # the failed POST left nothing
+    postgres.allow_connections(url, True)
+    assert api.get(train).json == {"jobs": []}
+    store.close()

@@ -8,11 +8,13 @@ supervisor or workers run the jobs. Models without ``train`` answer 501 on every
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import time
 import uuid
 
 import flask
+import sqlalchemy as sa
 from flask_restx import Api, Namespace, Resource
 from marshmallow import fields, validate
 from webargs.multidictproxy import MultiDictProxy
@@ -120,6 +122,8 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
 
     @ns.route("/train/")
     class Jobs(Resource):
+        method_decorators = [_records_reachable]
+
         @ns.doc(id=f"list_{record.name}_train_jobs", params=_query(LIST_ARGS))
         @ns.response(200, "The model's training jobs, newest first", job_list)
         @ns.response(422, "Invalid query", error)
@@ -134,7 +138,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
         @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
         @ns.response(202, "The job, queued", job_model)
         @ns.response(422, "Invalid arguments: no job is created", error)
-        @ns.response(503, "The job cannot be queued now (its broker is unreachable)", error)
+        @ns.response(503, "The job cannot be queued now (broker or records unreachable)", error)
         @ns.response(501, "The model does not implement train", error)
         def post(self):
             """Start a training job; arguments come from the query string, a form or JSON."""
@@ -146,6 +150,8 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
     @ns.route("/train/<string:job_id>")
     @ns.param("job_id", "the job id")
     class TrainingJob(Resource):
+        method_decorators = [_records_reachable]
+
         @ns.doc(id=f"get_{record.name}_train_job")
         @ns.response(200, "The job", job_model)
         @ns.response(404, "No such job", error)
@@ -170,6 +176,8 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
     @ns.route("/train/<string:job_id>/log")
     @ns.param("job_id", "the job id")
     class TrainingLog(Resource):
+        method_decorators = [_records_reachable]
+
         @ns.doc(id=f"get_{record.name}_train_log", params=_query(LOG_ARGS))
         @ns.produces(["text/plain"])
         @ns.response(200, "What the job wrote to stdout and stderr")
@@ -254,6 +262,22 @@ class TrainingJobs:
             "uuid": job.id,
             "date": str(datetime.datetime.fromtimestamp(job.created)),
         }
+
+
+def _records_reachable(view):
+    """Answer 503 (not 500) while the job database cannot be reached."""
+
+    @functools.wraps(view)
+    def answer(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except sa.exc.OperationalError as error:
+            log.error("the job records cannot be reached: %s", error.orig or error)
+            raise APIError(
+                503, "The training job records cannot be reached now; try again later."
+            ) from error
+
+    return answer
 
 
 def _time(timestamp: float | None) -> str | None:

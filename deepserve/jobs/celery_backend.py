@@ -31,6 +31,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from ..extras import require
 from .backend import JobBackend
 from .maintenance import REAP_INTERVAL, Maintenance
@@ -114,7 +116,11 @@ class Worker:
         self.maintenance = Maintenance(store, heartbeat_timeout=heartbeat_timeout, retention_days=0)
         self.stopping = threading.Event()
         self.app = celery_app(broker)
-        self.app.task(name=TASK, shared=False)(self.run_job)
+
+        def train(task, job_id: str) -> None:  # bound to the Celery task, for its retries
+            self.run_job(task, job_id)
+
+        self.app.task(name=TASK, shared=False, bind=True)(train)
         signals = require("celery.signals", "celery", "Training on Celery workers")
         signals.worker_shutting_down.connect(self._shutting_down, weak=False)
 
@@ -134,9 +140,16 @@ class Worker:
             ]
         )
 
-    def run_job(self, job_id: str) -> None:
-        """The task: claim job ``job_id``, run its process to the end, record how it ended."""
-        job = self.store.claim_job(job_id, self.name)
+    def run_job(self, task, job_id: str) -> None:
+        """The task: claim job ``job_id``, run its process to the end, record how it ended.
+        While the job database cannot be reached, the task is retried later (1, 2, 4... s,
+        then every minute)."""
+        try:
+            job = self.store.claim_job(job_id, self.name)
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("job %s: the job database cannot be reached; retrying later", job_id)
+            countdown = min(2**task.request.retries, 60)
+            raise task.retry(exc=error, countdown=countdown, max_retries=None) from error
         if job is None:
             log.info("job %s is not queued (cancelled, removed or taken): skipped", job_id)
             return
@@ -163,9 +176,11 @@ class Worker:
         """Refresh the job's heartbeat; whether its record still says running."""
         try:
             return job_id in self.store.beat([job_id])
-        except Exception:  # the database is away: keep training, retry at the next beat
+        except sa.exc.OperationalError as error:  # the database is away: keep training
+            log.warning("job %s: cannot refresh its heartbeat: %s", job_id, error.orig or error)
+        except Exception:  # nor may anything else leave the job's process unwatched
             log.exception("job %s: cannot refresh its heartbeat", job_id)
-            return True
+        return True
 
     def _shutting_down(self, **_kwargs) -> None:
         log.info("the worker stops: its running jobs are stopped and become interrupted")

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from .store import JobStore, database_url
 
 log = logging.getLogger("deepserve")
@@ -65,7 +67,9 @@ class Maintenance:
         while not stopped():
             try:
                 self.step()
-            except Exception:  # a database restarting must not end the upkeep
+            except sa.exc.OperationalError as error:  # the database is away: retry, quietly
+                log.warning("job maintenance: %s; retrying", error.orig or error)
+            except Exception:
                 log.exception("job maintenance failed; retrying")
 
 
