@@ -21,7 +21,7 @@ $(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg tests/deepaas_models/s
 		examples/*/setup.cfg
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install -q --upgrade pip
-	$(TEST_VENV)/bin/pip install -q -e '.[test]' -e tests/models -e tests/deepaas_models $(EXAMPLES) \
+	$(TEST_VENV)/bin/pip install -q -e '.[test,celery,postgres]' -e tests/models -e tests/deepaas_models $(EXAMPLES) \
 		'marshmallow==$(MARSHMALLOW).*'
 	touch $@
 

@@ -1,4 +1,4 @@
-"""The ``deepserve`` command line: run, list, predict, openapi."""
+"""The ``deepserve`` command line: run, worker, list, predict, openapi."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 import logging.config
 import mimetypes
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
 import click
+import sqlalchemy
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MIMEAccept, MultiDict
 
@@ -20,8 +20,10 @@ from .api import create_app
 from .api.responses import is_json
 from .arguments import ArgumentSpec
 from .errors import APIError, ArgumentError
-from .jobs.store import JobStore
-from .jobs.supervisor import SupervisorProcess
+from .extras import MissingExtra
+from .jobs.backend import BACKENDS, open_backend
+from .jobs.maintenance import HEARTBEAT_TIMEOUT
+from .jobs.store import DATABASE_VARIABLE, JobStore
 from .loading import GROUP, GROUPS, Discovery, discover
 from .logs import FORMATS, logging_config
 from .metrics import multiprocess_directory
@@ -69,6 +71,43 @@ deepaas_option = option(
 )
 
 
+log_level_option = option(
+    "--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level."
+)
+log_format_option = option(
+    "--log-format", default="text", type=click.Choice(FORMATS), help="Log line format."
+)
+data_dir_option = option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where training jobs and model files are kept (default: $XDG_DATA_HOME/deepserve); "
+    "with Celery workers, the same shared directory everywhere.",
+)
+max_jobs_option = option(
+    "--max-jobs",
+    default=1,
+    type=click.IntRange(min=1),
+    help="Training jobs that run at the same time (per server, or per worker); the others "
+    "wait, queued.",
+)
+database_option = option(
+    "--database",
+    metavar="URL",
+    help="Job records: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB "
+    "(default: SQLite in the data directory).",
+)
+broker_option = option(
+    "--broker", metavar="URL", help="Celery broker of the training jobs: redis://HOST:PORT/DB."
+)
+heartbeat_option = option(
+    "--heartbeat-timeout",
+    default=HEARTBEAT_TIMEOUT,
+    type=click.FloatRange(min=5),
+    help="Seconds without a heartbeat from a running job's worker before the job is marked "
+    "interrupted.",
+)
+
+
 def model_groups(no_deepaas: bool) -> tuple[str, ...]:
     """The entry-point groups to discover models in."""
     return (GROUP,) if no_deepaas else GROUPS
@@ -89,8 +128,7 @@ def main() -> None:
 @deepaas_option
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
-@option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
-@option("--log-format", default="text", type=click.Choice(FORMATS), help="Log line format.")
+@log_format_option
 @option(
     "--token",
     "tokens",
@@ -141,23 +179,26 @@ def main() -> None:
     metavar="N",
     help="Trust X-Forwarded-* headers from this many reverse proxies in front.",
 )
-@option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where training jobs and model files are kept (default: $XDG_DATA_HOME/deepserve).",
-)
-@option(
-    "--max-jobs",
-    default=1,
-    type=click.IntRange(min=1),
-    help="Training jobs that run at the same time; the others wait, queued.",
-)
+@log_level_option
+@data_dir_option
+@max_jobs_option
 @option(
     "--job-retention",
     default=30.0,
     type=click.FloatRange(min=0),
     help="Days a finished training job is kept (0: forever).",
 )
+@option(
+    "--jobs",
+    "job_backend",
+    default="local",
+    type=click.Choice(BACKENDS),
+    help="Where training jobs run: local (a supervisor beside this server) or celery "
+    "(`deepserve worker` processes, through --broker).",
+)
+@broker_option
+@database_option
+@heartbeat_option
 def run(
     models,
     no_deepaas,
@@ -167,6 +208,10 @@ def run(
     data_dir,
     max_jobs,
     job_retention,
+    job_backend,
+    broker,
+    database,
+    heartbeat_timeout,
     host,
     port,
     workers,
@@ -177,8 +222,7 @@ def run(
     """Serve the installed models with gunicorn."""
     logging.config.dictConfig(logging_config(log_format, log_level))
     settings = _settings(warm=not no_warm, **app_options)
-    if data_dir is not None:  # before loading: models, workers and jobs all read it
-        os.environ[paths.DATA_DIR_VARIABLE] = str(data_dir.resolve())
+    _job_environment(data_dir, database)  # before loading: models, workers and jobs read it
     options = gunicorn_options(
         host=host,
         port=port,
@@ -191,24 +235,27 @@ def run(
     with multiprocess_directory():  # before anything imports prometheus_client
         discovery = discover(models, model_groups(no_deepaas))
         discovery = _require_models(discovery, selected=bool(models))
-        app = create_app(discovery.models, settings)
+        try:
+            backend = open_backend(
+                job_backend,
+                _job_store(database),
+                broker=broker,
+                max_jobs=max_jobs,
+                retention_days=job_retention,
+                heartbeat_timeout=heartbeat_timeout,
+            )
+        except (ValueError, MissingExtra) as error:
+            raise click.ClickException(str(error)) from error
+        app = create_app(discovery.models, settings, jobs=backend)
         app.extensions["deepserve"]["metrics"].record_load_failures(
             [rejection.name for rejection in discovery.failures]
         )
         trainable = [record.name for record in discovery.models if record.train_args is not None]
-        supervisor = None
+        helper = None
         if trainable:
-            supervisor = SupervisorProcess(
-                _job_store().data_dir,
-                trainable,
-                max_jobs=max_jobs,
-                retention_days=job_retention,
-                log_level=log_level,
-                log_format=log_format,
-            )
-        Server(
-            app, discovery.models, options=options, warm=settings.warm, supervisor=supervisor
-        ).run()
+            _initialise(backend.store)
+            helper = backend.helper(trainable, log_level, log_format)
+        Server(app, discovery.models, options=options, warm=settings.warm, supervisor=helper).run()
 
 
 def _settings(
@@ -233,15 +280,86 @@ def _file_tokens(files) -> list[str]:
         raise click.UsageError(f"cannot read a token file: {error}") from error
 
 
-def _job_store() -> JobStore:
-    """The job store of the data directory, created now so that a bad directory stops us."""
-    store = JobStore(paths.data_dir().resolve())
+@main.command()
+@option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="Train only this model's jobs, from its queue deepserve.NAME (repeatable; the "
+    "variable takes space-separated names). Default: every installed model that trains.",
+)
+@deepaas_option
+@broker_option
+@database_option
+@data_dir_option
+@max_jobs_option
+@heartbeat_option
+@log_level_option
+@log_format_option
+def worker(
+    models,
+    no_deepaas,
+    broker,
+    database,
+    data_dir,
+    max_jobs,
+    heartbeat_timeout,
+    log_level,
+    log_format,
+) -> None:
+    """Run the training jobs queued by `deepserve run --jobs celery` (a Celery worker)."""
+    logging.config.dictConfig(logging_config(log_format, log_level))
+    if not broker:
+        raise click.UsageError("Missing option '--broker' (or DEEPSERVE_BROKER).")
+    _job_environment(data_dir, database)
+    discovery = _require_models(discover(models, model_groups(no_deepaas)), selected=bool(models))
+    trainable = [record.name for record in discovery.models if record.train_args is not None]
+    for name in models:
+        if name not in trainable:
+            raise click.ClickException(f"model '{name}' does not implement train")
+    if not trainable:
+        raise click.ClickException("no installed model implements train")
+    try:
+        from .jobs.celery_backend import Worker
+
+        store = _job_store(database)
+        worker = Worker(
+            store, broker, trainable, max_jobs=max_jobs, heartbeat_timeout=heartbeat_timeout,
+            log_level=log_level,
+        )  # fmt: skip
+    except (ValueError, MissingExtra) as error:
+        raise click.ClickException(str(error)) from error
+    _initialise(store)
+    worker.run()
+
+
+def _job_environment(data_dir: Path | None, database: str | None) -> None:
+    """Make ``--data-dir`` and ``--database`` the defaults of this process and its children
+    (job processes, helpers)."""
+    if data_dir is not None:
+        os.environ[paths.DATA_DIR_VARIABLE] = str(data_dir.resolve())
+    if database:
+        os.environ[DATABASE_VARIABLE] = database
+
+
+def _job_store(database: str | None) -> JobStore:
+    """The job store of the data directory and ``database`` (not opened yet)."""
+    try:
+        return JobStore(paths.data_dir().resolve(), database)
+    except sqlalchemy.exc.ArgumentError as error:
+        raise click.ClickException(f"--database: {error}") from error
+
+
+def _initialise(store: JobStore) -> None:
+    """Open the job store now (creating or migrating the schema), so that a bad data
+    directory or an unreachable database stops us at once."""
     try:
         store.initialise()
-    except (OSError, sqlite3.Error) as error:
-        message = f"cannot keep training jobs in {store.data_dir}: {error}"
+    except (OSError, sqlalchemy.exc.SQLAlchemyError, RuntimeError) as error:
+        reason = getattr(error, "orig", None) or error  # the driver's words, without SQL
+        message = f"cannot keep training jobs in {store.description}: {reason}"
         raise click.ClickException(message) from error
-    return store
 
 
 @main.command(name="list")

@@ -9,7 +9,7 @@ import flask
 from gunicorn.app.base import BaseApplication
 
 from . import metrics
-from .jobs.supervisor import SupervisorProcess
+from .jobs.process import HelperProcess
 from .logs import ACCESS_LOG_FORMAT, logging_config
 from .record import ModelRecord
 
@@ -21,7 +21,8 @@ class Server(BaseApplication):
 
     The app (and the models it holds) is built once in the master process and inherited by
     every worker on fork; each worker then runs the models' ``warm`` before taking requests.
-    The master also starts the training-job ``supervisor`` (when given) once it listens,
+    The master also starts the training jobs' helper process (``supervisor``, when given:
+    the local job supervisor, or the job maintenance of a Celery set-up) once it listens,
     and stops it on exit.
     """
 
@@ -32,7 +33,7 @@ class Server(BaseApplication):
         *,
         options: dict,
         warm: bool = True,
-        supervisor: SupervisorProcess | None = None,
+        supervisor: HelperProcess | None = None,
     ) -> None:
         self.app = app
         self.records = list(records)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from servers import DEEPSERVE, RunningServer
+from services import Postgres, Redis, postgres_bin
 
 from deepserve.api import create_app
 from deepserve.loading import discover
@@ -129,6 +133,56 @@ def start_supervisor():
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (``.new_database()`` gives a fresh database)."""
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
+    server = Postgres(bindir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis():
+    """A Redis server for the session (``.url()`` empties it and gives the broker URL)."""
+    program = shutil.which("redis-server")
+    if program is None:
+        pytest.skip(
+            "redis-server is not installed (Debian package redis-server; .ci/run installs it)"
+        )
+    server = Redis(program)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_worker(tmp_path_factory):
+    """Start ``deepserve worker ARGS...`` processes (Celery workers); each is stopped at the
+    end of the test, and its job processes with it."""
+    workers: list[subprocess.Popen] = []
+    log_dir = tmp_path_factory.mktemp("worker-logs")
+
+    def start(*args: str) -> subprocess.Popen:
+        log = open(log_dir / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115
+        command = [str(DEEPSERVE), "worker", "--log-level", "warning", *args]
+        workers.append(
+            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
+        log.close()  # the worker has its own copy
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        worker.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # its jobs end themselves when it dies
+        worker.wait()
 
 
 def pytest_report_header(config):

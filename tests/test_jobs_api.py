@@ -1,4 +1,6 @@
-"""The training routes through the Flask test client, with a real supervisor running the jobs."""
+"""The training routes through the Flask test client, with real job runners: each test runs
+twice, with a local supervisor and SQLite records, and with a Celery worker (Redis broker)
+and PostgreSQL records."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from deepserve.api import create_app
-from deepserve.jobs.store import FINISHED
+from deepserve.jobs.backend import JobBackend, LocalBackend, open_backend
+from deepserve.jobs.store import FINISHED, JobStore
 
 TRAIN = "/v2/models/trainer/train/"
 SOME_ID = "0" * 32
@@ -22,11 +25,28 @@ def data_dir(tmp_path) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture(params=["local+sqlite", "celery+postgresql"])
+def jobs_backend(request, data_dir) -> JobBackend:
+    """What runs the jobs, one at a time, on a fresh data directory: a local supervisor with
+    SQLite records, or a Celery worker (Redis broker) with PostgreSQL records."""
+    if request.param == "local+sqlite":
+        request.getfixturevalue("start_supervisor")("--data-dir", str(data_dir), "trainer")
+        backend = LocalBackend(JobStore(data_dir))
+    else:
+        database = request.getfixturevalue("postgres").new_database()
+        broker = request.getfixturevalue("redis").url()
+        request.getfixturevalue("start_worker")(
+            "--model", "trainer", "--broker", broker, "--database", database,
+            "--data-dir", str(data_dir),
+        )  # fmt: skip
+        backend = open_backend("celery", JobStore(data_dir, database), broker=broker)
+    yield backend
+    backend.store.close()
+
+
 @pytest.fixture
-def jobs_app(discovery, data_dir, start_supervisor):
-    """The app and a supervisor (one job at a time) sharing a fresh data directory."""
-    start_supervisor("--data-dir", str(data_dir), "trainer")
-    return create_app(discovery.models, data_dir=data_dir)
+def jobs_app(discovery, jobs_backend):
+    return create_app(discovery.models, jobs=jobs_backend)
 
 
 @pytest.fixture

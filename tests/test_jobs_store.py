@@ -1,4 +1,5 @@
-"""The job store (real SQLite files), job arguments, logs and the wake-up pipe."""
+"""The job store (on real SQLite files and a real PostgreSQL server), job arguments, logs and
+the wake-up pipe."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sqlite3
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from deepserve.errors import ArgumentError
 from deepserve.jobs import logs, wakeup
@@ -15,9 +17,13 @@ from deepserve.jobs.store import CANCELLED, DONE, ERROR, INTERRUPTED, QUEUED, RU
 from deepserve.model import UploadedFile
 
 
-@pytest.fixture
-def store(tmp_path) -> JobStore:
-    return JobStore(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> JobStore:
+    """A store on a new SQLite file, or a new PostgreSQL database."""
+    url = request.getfixturevalue("postgres").new_database() if request.param != "sqlite" else None
+    store = JobStore(tmp_path / "data", url)
+    yield store
+    store.close()
 
 
 def add(store: JobStore, model: str = "m", n: int = 1, **args) -> list[str]:
@@ -43,7 +49,7 @@ def test_create_then_get(store):
 
 def test_ids_are_unique(store):
     store.create("a1", "m", {})
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         store.create("a1", "m", {})
 
 
@@ -59,7 +65,7 @@ def test_list_is_newest_first_per_model_with_paging(store):
 
 def test_list_filters_by_status(store):
     first, second, third = add(store, "m", 3)
-    store.claim(["m"])
+    store.claim(["m"], "w")
     store.finish(first, DONE)
     store.cancel(third)
     assert [job.id for job in store.list("m", [DONE])] == [first]
@@ -70,26 +76,30 @@ def test_list_filters_by_status(store):
 def test_claim_takes_the_oldest_queued_job_of_the_given_models(store):
     ids = add(store, "m", 3)
     other = add(store, "other", 1)
-    claimed = [store.claim(["m"]) for _ in range(4)]
+    claimed = [store.claim(["m"], "w") for _ in range(4)]
     assert [job.id for job in claimed[:3]] == ids
     assert claimed[3] is None
     assert all(job.status == RUNNING and job.started for job in claimed[:3])
     assert store.get(other[0]).status == QUEUED
-    assert store.claim([]) is None
-    assert store.claim(["other"]).id == other[0]
+    assert store.claim([], "w") is None
+    assert store.claim(["other"], "w").id == other[0]
 
 
-def _claim_all(path, found):
-    store = JobStore(path)
-    while (job := store.claim(["m"])) is not None:
+def _claim_all(path, url, found):
+    store = JobStore(path, url)
+    while (job := store.claim(["m"], "w")) is not None:
         found.put(job.id)
+    store.close()
 
 
 def test_concurrent_claims_from_several_processes_take_each_job_once(store):
     ids = add(store, "m", 40)
     context = multiprocessing.get_context("spawn")
     found = context.Queue()
-    workers = [context.Process(target=_claim_all, args=(store.data_dir, found)) for _ in range(4)]
+    workers = [
+        context.Process(target=_claim_all, args=(store.data_dir, store.url, found))
+        for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -103,7 +113,7 @@ def test_concurrent_claims_from_several_processes_take_each_job_once(store):
 def test_finish_changes_only_jobs_in_the_expected_status(store):
     (job_id,) = add(store)
     assert not store.finish(job_id, DONE)  # queued, not running
-    store.claim(["m"])
+    store.claim(["m"], "w")
     assert store.finish(job_id, DONE, result={"accuracy": 0.9})
     assert not store.finish(job_id, ERROR, error="late")
     job = store.get(job_id)
@@ -113,7 +123,7 @@ def test_finish_changes_only_jobs_in_the_expected_status(store):
 
 def test_finish_refuses_non_json_results(store):
     (job_id,) = add(store)
-    store.claim(["m"])
+    store.claim(["m"], "w")
     with pytest.raises(ValueError):
         store.finish(job_id, DONE, result={"value": float("nan")})
     assert store.get(job_id).status == RUNNING
@@ -134,7 +144,7 @@ def test_cancel_a_queued_job_removes_its_files(store):
 def test_cancel_a_running_job_keeps_its_files_for_its_process(store):
     (job_id,) = add(store)
     store.files_dir(job_id).mkdir(parents=True)
-    store.claim(["m"])
+    store.claim(["m"], "w")
     assert store.cancel(job_id) == RUNNING
     assert store.files_dir(job_id).exists()
     assert not store.finish(job_id, DONE)  # the process ending late changes nothing
@@ -145,7 +155,7 @@ def test_report_updates_running_jobs_only_and_keeps_what_is_not_given(store):
     (job_id,) = add(store)
     store.report(job_id, 0.5, {"loss": 1}, "early")
     assert store.get(job_id).progress is None
-    store.claim(["m"])
+    store.claim(["m"], "w")
     store.report(job_id, 0.5, {"loss": 1}, "epoch 1")
     store.report(job_id, None, None, None)
     job = store.get(job_id)
@@ -155,19 +165,69 @@ def test_report_updates_running_jobs_only_and_keeps_what_is_not_given(store):
     assert (job.progress, job.metrics, job.message) == (0.75, {"loss": 1}, "epoch 2")
 
 
-def test_interrupt_running(store):
-    running, queued = add(store, n=2)
-    store.claim(["m"])  # the older one
-    assert store.interrupt_running("gone") == [running]
-    assert store.get(running).status == INTERRUPTED
-    assert store.get(running).error == "gone"
+def test_claim_records_the_owner_and_a_first_heartbeat(store):
+    (job_id,) = add(store)
+    before = time.time()
+    job = store.claim(["m"], "worker-1")
+    assert (job.worker, job.status) == ("worker-1", RUNNING)
+    assert before <= job.heartbeat == job.started <= time.time()
+
+
+def test_claim_job_takes_that_job_only_if_it_is_queued(store):
+    first, second = add(store, n=2)
+    job = store.claim_job(second, "w")
+    assert (job.id, job.status, job.worker) == (second, RUNNING, "w")
+    assert store.get(first).status == QUEUED
+    assert store.claim_job(second, "other") is None  # taken
+    store.cancel(first)
+    assert store.claim_job(first, "w") is None  # cancelled
+    assert store.claim_job("unknown", "w") is None
+
+
+def test_beat_refreshes_running_jobs_and_names_them(store):
+    running, cancelled, queued = add(store, n=3)
+    store.claim_job(running, "w")
+    store.claim_job(cancelled, "w")
+    store.cancel(cancelled)
+    before = {job_id: store.get(job_id).heartbeat for job_id in (running, cancelled)}
+    time.sleep(0.01)
+    assert store.beat([running, cancelled, queued, "gone"]) == {running}
+    assert store.get(running).heartbeat > before[running]
+    assert store.get(cancelled).heartbeat == before[cancelled]
+    assert store.beat([]) == set()
+
+
+def test_interrupt_running_takes_only_the_jobs_of_that_worker(store):
+    mine, theirs, queued = add(store, n=3)
+    store.claim_job(mine, "me")
+    store.claim_job(theirs, "them")
+    store.files_dir(mine).mkdir(parents=True)
+    assert store.interrupt_running("gone", "me") == [mine]
+    assert (store.get(mine).status, store.get(mine).error) == (INTERRUPTED, "gone")
+    assert not store.files_dir(mine).exists()
+    assert store.get(theirs).status == RUNNING
     assert store.get(queued).status == QUEUED
-    assert store.interrupt_running("gone") == []
+    assert store.interrupt_running("gone", "me") == []
+
+
+def test_interrupt_stale_takes_running_jobs_without_a_recent_heartbeat(store):
+    old, fresh, queued = add(store, n=3)
+    store.claim_job(old, "w")
+    time.sleep(0.02)
+    limit = time.time()
+    store.claim_job(fresh, "w")
+    store.files_dir(old).mkdir(parents=True)
+    assert store.interrupt_stale(limit, "no heartbeat") == [old]
+    assert (store.get(old).status, store.get(old).error) == (INTERRUPTED, "no heartbeat")
+    assert not store.files_dir(old).exists()
+    assert store.get(fresh).status == RUNNING
+    assert store.get(queued).status == QUEUED
+    assert not store.finish(old, DONE)  # a late end changes nothing
 
 
 def test_delete_removes_finished_jobs_only(store):
     done, queued = add(store, n=2)
-    store.claim(["m"])
+    store.claim(["m"], "w")
     store.finish(done, DONE)
     store.log_path(done).parent.mkdir(parents=True)
     store.log_path(done).write_text("log")
@@ -181,7 +241,7 @@ def test_delete_removes_finished_jobs_only(store):
 def test_prune_removes_finished_jobs_older_than_the_limit(store):
     old, recent, active = add(store, n=3)
     for job_id in (old, recent):
-        store.claim(["m"])
+        store.claim(["m"], "w")
         store.finish(job_id, DONE)
         store.job_dir(job_id).mkdir(parents=True)
         time.sleep(0.02)
@@ -191,21 +251,91 @@ def test_prune_removes_finished_jobs_older_than_the_limit(store):
     assert store.get(recent) is not None and store.get(active) is not None
 
 
-def test_schema_and_wal_mode_are_set_up_idempotently(store):
+def test_schema_is_set_up_idempotently(store):
     store.initialise()
     store.initialise()
-    other = JobStore(store.data_dir)
+    other = JobStore(store.data_dir, store.url)
     add(store)
     assert len(other.list("m")) == 1
-    with sqlite3.connect(store.path) as connection:
+    other.close()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    store = JobStore(tmp_path)
+    store.initialise()
+    with sqlite3.connect(tmp_path / "jobs.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_statuses(store):
-    first, second = add(store, n=2)
-    store.cancel(second)
-    assert store.statuses([first, second, "gone"]) == {first: QUEUED, second: CANCELLED}
-    assert store.statuses([]) == {}
+def _initialise(path, url):
+    store = JobStore(path, url)
+    store.initialise()
+
+
+def test_replicas_starting_at_once_create_the_schema_once(postgres, tmp_path):
+    url = postgres.new_database()
+    context = multiprocessing.get_context("spawn")
+    starters = [context.Process(target=_initialise, args=(tmp_path, url)) for _ in range(6)]
+    for starter in starters:
+        starter.start()
+    for starter in starters:
+        starter.join(60)
+        assert starter.exitcode == 0
+    store = JobStore(tmp_path, url)
+    assert add(store) == ["m-0000"]
+    store.close()
+
+
+#: The first job store's schema (SQLite only), as a database of then would hold it.
+SCHEMA_1 = """
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, model TEXT NOT NULL,
+    status TEXT NOT NULL, args TEXT NOT NULL, created REAL NOT NULL, started REAL,
+    finished REAL, result TEXT, error TEXT, progress REAL, metrics TEXT, message TEXT,
+    pid INTEGER
+);
+CREATE INDEX jobs_by_model ON jobs (model, seq);
+CREATE INDEX jobs_by_status ON jobs (status, seq);
+INSERT INTO jobs (id, model, status, args, created, started, result)
+    VALUES ('old', 'm', 'done', '{"x": 1}', 1.0, 2.0, '{"ok": true}');
+INSERT INTO jobs (id, model, status, args, created, started)
+    VALUES ('left', 'm', 'running', '{}', 3.0, 4.0);
+"""
+
+
+def test_a_database_of_the_first_schema_is_migrated(tmp_path):
+    with sqlite3.connect(tmp_path / "jobs.db") as connection:
+        connection.executescript(SCHEMA_1)
+    store = JobStore(tmp_path)
+    store.initialise()
+    old = store.get("old")
+    assert (old.status, old.args, old.result, old.worker, old.heartbeat) == (
+        DONE, {"x": 1}, {"ok": True}, None, None,
+    )  # fmt: skip
+    assert store.interrupt_stale(0, "left by an old server") == ["left"]  # no heartbeat
+    assert [job.id for job in store.list("m")] == ["left", "old"]
+    assert add(store) == ["m-0002"]
+    with sqlite3.connect(tmp_path / "jobs.db") as connection:
+        assert connection.execute("SELECT version FROM deepserve_schema").fetchall() == [(2,)]
+
+
+def test_a_database_of_a_newer_schema_is_refused(tmp_path):
+    JobStore(tmp_path).initialise()
+    with sqlite3.connect(tmp_path / "jobs.db") as connection:
+        connection.execute("UPDATE deepserve_schema SET version = 99")
+    with pytest.raises(RuntimeError, match="schema version 99, written by a newer deepserve"):
+        JobStore(tmp_path).initialise()
+
+
+def test_database_urls(tmp_path):
+    assert JobStore(tmp_path).description == str(tmp_path)
+    secret = JobStore(tmp_path, "postgresql://user:secret@db.example/jobs")
+    assert secret.url.drivername == "postgresql+psycopg"  # psycopg 3, not psycopg2
+    assert secret.description == "postgresql+psycopg://user:***@db.example/jobs"
+    other = JobStore(tmp_path, f"sqlite:///{tmp_path}/other.db")
+    assert other.description == f"sqlite:///{tmp_path}/other.db"
+    with pytest.raises(ValueError, match="unsupported job database mysql://user:\\*\\*\\*@h/db"):
+        JobStore(tmp_path, "mysql://user:pw@h/db")
 
 
 # -- arguments ----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from deepserve.jobs.store import (
     RUNNING,
     JobStore,
 )
-from deepserve.jobs.supervisor import INTERRUPTED_MESSAGE
+from deepserve.jobs.supervisor import INTERRUPTED_MESSAGE, owner_name
 
 
 @pytest.fixture
@@ -90,12 +90,32 @@ def test_a_model_that_cannot_be_loaded_is_an_error(store, supervise, wait):
 
 def test_jobs_left_running_by_a_dead_server_are_interrupted_at_start(store, supervise, wait):
     job_id = queue(store)
-    store.claim(["trainer"])
+    store.claim(["trainer"], owner_name(store.data_dir))
     store.files_dir(job_id).mkdir(parents=True)
     supervise()
     job = wait(status_is(store, job_id, INTERRUPTED))
     assert job.error == INTERRUPTED_MESSAGE
     assert not store.files_dir(job_id).exists()
+
+
+def test_jobs_of_other_runners_are_interrupted_only_when_their_heartbeat_is_stale(
+    store, supervise, wait
+):
+    theirs = queue(store)
+    store.claim_job(theirs, "a Celery worker elsewhere")
+    supervise("--heartbeat-timeout", "5")
+    time.sleep(1.5)  # the supervisor has started and looked
+    assert store.get(theirs).status == RUNNING
+    job = wait(status_is(store, theirs, INTERRUPTED))
+    assert job.error.startswith("The job's worker sent no heartbeat for 5 seconds")
+
+
+def test_the_supervisor_keeps_the_heartbeats_of_its_jobs_fresh(store, supervise, wait):
+    job_id = queue(store, mode="sleep", seconds=4)
+    supervise("--heartbeat-timeout", "2.5")
+    job = wait(status_is(store, job_id, *FINISHED))
+    assert job.status == DONE
+    assert job.worker == owner_name(store.data_dir)
 
 
 def test_a_job_process_that_dies_is_an_error(store, supervise, wait):
@@ -187,7 +207,7 @@ def test_a_second_supervisor_waits_for_the_first(store, supervise, wait):
 
 def test_old_finished_jobs_are_pruned_at_start(store, supervise, wait):
     old = queue(store)
-    store.claim(["trainer"])
+    store.claim(["trainer"], "w")
     store.finish(old, DONE)
     store.log_path(old).parent.mkdir(parents=True)
     store.log_path(old).write_text("log")
@@ -201,7 +221,7 @@ def test_old_finished_jobs_are_pruned_at_start(store, supervise, wait):
 
 def test_retention_zero_keeps_jobs_forever(store, supervise, wait):
     old = queue(store)
-    store.claim(["trainer"])
+    store.claim(["trainer"], "w")
     store.finish(old, DONE)
     supervise("--retention-days", "0")
     wait(status_is(store, queue(store), DONE))

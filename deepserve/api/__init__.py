@@ -11,6 +11,7 @@ from flask_restx import Api
 
 from .. import __version__, paths
 from ..errors import APIError
+from ..jobs.backend import JobBackend, LocalBackend
 from ..jobs.store import JobStore
 from ..record import ModelRecord
 from ..settings import Settings
@@ -61,15 +62,17 @@ def create_app(
     records: Sequence[ModelRecord],
     settings: Settings | None = None,
     data_dir: Path | None = None,
+    jobs: JobBackend | None = None,
 ) -> flask.Flask:
     """Build the WSGI application serving ``records`` (already loaded and validated).
 
-    ``settings`` default to :class:`Settings`' defaults; training jobs are kept in ``data_dir``
-    (by default :func:`deepserve.paths.data_dir`).
+    ``settings`` default to :class:`Settings`' defaults. Training jobs run through ``jobs``; by
+    default on this machine, with their records in ``data_dir`` (by default
+    :func:`deepserve.paths.data_dir`).
     """
     settings = settings or Settings()
     records = list(records)
-    jobs = JobStore(data_dir or paths.data_dir())
+    jobs = jobs or LocalBackend(JobStore(data_dir or paths.data_dir()))
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
     app_metrics = metrics.init_app(app, [record.name for record in records])
@@ -94,11 +97,11 @@ def create_app(
     errors.init_app(app)
     proxy.init_app(app, settings)
     if any(record.train_args is not None for record in records):
-        app_metrics.track_training_jobs(jobs.count_by_status)
+        app_metrics.track_training_jobs(jobs.store.count_by_status)
     app.extensions["deepserve"] = {
         "api": api,
         "models": {r.name: r for r in records},
-        "jobs": jobs,
+        "jobs": jobs.store,
         "settings": settings,
         "metrics": app_metrics,
     }

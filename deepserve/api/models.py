@@ -11,7 +11,7 @@ from werkzeug.routing import BaseConverter
 
 from ..arguments import json_schema
 from ..errors import APIError, ModelError
-from ..jobs.store import JobStore
+from ..jobs.backend import JobBackend
 from ..record import ModelRecord
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
@@ -98,7 +98,7 @@ def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
     return type("Unserved", (UnservedConverter,), {"regex": regex, "part_isolating": True})
 
 
-def model_namespace(api: Api, record: ModelRecord, jobs: JobStore) -> Namespace:
+def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespace:
     """The routes of one model: metadata, predict, validate, train (jobs in ``jobs``)."""
     ns = Namespace(
         record.name,

@@ -1,16 +1,20 @@
 """``/v2/models/<name>/train/``: training jobs — start, list, get, cancel or remove, read the log.
 
-The routes only read and write job records (:mod:`deepserve.jobs.store`); the supervisor
-process runs the jobs. Models without ``train`` answer 501 on every route.
+The routes read and write the job records (:mod:`deepserve.jobs.store`) and tell the job
+backend (:mod:`deepserve.jobs.backend`) when a job is queued or cancelled; the backend's
+supervisor or workers run the jobs. Models without ``train`` answer 501 on every route.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import logging
 import time
 import uuid
 
 import flask
+import sqlalchemy as sa
 from flask_restx import Api, Namespace, Resource
 from marshmallow import fields, validate
 from webargs.multidictproxy import MultiDictProxy
@@ -19,11 +23,14 @@ from ..arguments import ArgumentSpec
 from ..errors import APIError, ModelError, NotSupported
 from ..jobs import logs
 from ..jobs.arguments import describe, pack
-from ..jobs.store import STATUSES, Job, JobStore
+from ..jobs.backend import JobBackend
+from ..jobs.store import ERROR, QUEUED, STATUSES, Job
 from ..record import ModelRecord
 from .docs import LINK, copy_parameters, error_model
 from .parsing import parse_arguments
 from .versions import link
+
+log = logging.getLogger("deepserve")
 
 NULLABLE_TIME = {"type": "string", "format": "date-time", "x-nullable": True}
 
@@ -103,18 +110,21 @@ LOG_ARGS = ArgumentSpec(
 )
 
 
-def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobStore) -> None:
-    """Add the training routes of ``record`` to its namespace ``ns``."""
+def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobBackend) -> None:
+    """Add the training routes of ``record`` to its namespace ``ns``; jobs run on ``backend``."""
     error = error_model(api)
     job_model = api.schema_model("TrainingJob", JOB)
     listing = {"type": "object", "properties": {"jobs": {"type": "array", "items": JOB}}}
     job_list = api.schema_model("TrainingJobList", listing)
     spec = record.train_args
-    jobs = TrainingJobs(record, store)
+    store = backend.store
+    jobs = TrainingJobs(record, backend)
     documented = None if spec is not None else False  # routed (501) but not documented
 
     @ns.route("/train/", doc=documented)
     class Jobs(Resource):
+        method_decorators = [_records_reachable]
+
         @ns.doc(id=f"list_{record.name}_train_jobs", params=_query(LIST_ARGS))
         @ns.response(200, "The model's training jobs, newest first", job_list)
         @ns.response(422, "Invalid query", error)
@@ -129,6 +139,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
         @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
         @ns.response(202, "The job, queued", job_model)
         @ns.response(422, "Invalid arguments: no job is created", error)
+        @ns.response(503, "The job cannot be queued now (broker or records unreachable)", error)
         @ns.response(501, "The model does not implement train", error)
         def post(self):
             """Start a training job; arguments come from the query string, a form or JSON."""
@@ -140,6 +151,8 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
     @ns.route("/train/<string:job_id>", doc=documented)
     @ns.param("job_id", "the job id")
     class TrainingJob(Resource):
+        method_decorators = [_records_reachable]
+
         @ns.doc(id=f"get_{record.name}_train_job")
         @ns.response(200, "The job", job_model)
         @ns.response(404, "No such job", error)
@@ -156,7 +169,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
             """Cancel a queued or running job; remove a finished job's record and log."""
             job = jobs.find(job_id)
             if job.active:
-                store.cancel(job_id)  # the supervisor stops its process
+                backend.cancel(job_id)  # its process is stopped
                 return jobs.document(jobs.find(job_id))
             store.delete(job_id)
             return jobs.document(job)
@@ -164,6 +177,8 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
     @ns.route("/train/<string:job_id>/log", doc=documented)
     @ns.param("job_id", "the job id")
     class TrainingLog(Resource):
+        method_decorators = [_records_reachable]
+
         @ns.doc(id=f"get_{record.name}_train_log", params=_query(LOG_ARGS))
         @ns.produces(["text/plain", "application/json"])  # JSON: the errors
         @ns.response(200, "What the job wrote to stdout and stderr")
@@ -184,9 +199,10 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, store: JobSto
 class TrainingJobs:
     """The job operations of one model, as the routes need them."""
 
-    def __init__(self, record: ModelRecord, store: JobStore) -> None:
+    def __init__(self, record: ModelRecord, backend: JobBackend) -> None:
         self.record = record
-        self.store = store
+        self.backend = backend
+        self.store = backend.store
 
     def check(self) -> None:
         """Raise the 501 when the model does not train."""
@@ -206,7 +222,7 @@ class TrainingJobs:
         job_id = uuid.uuid4().hex
         try:
             stored = pack(self.record.train_args, args, self.store.files_dir(job_id))
-            return self.store.create(job_id, self.record.name, stored)
+            job = self.store.create(job_id, self.record.name, stored)
         except (TypeError, ValueError) as error:
             self.store.remove_dir(job_id)
             raise ModelError(
@@ -215,6 +231,16 @@ class TrainingJobs:
         except BaseException:
             self.store.remove_dir(job_id)
             raise
+        try:
+            self.backend.submit(job)
+        except Exception as error:  # e.g. the broker is unreachable: no job is left behind
+            log.exception("job %s cannot be queued", job_id)
+            self.store.finish(job_id, ERROR, error="not queued", only_from=(QUEUED,))
+            self.store.delete(job_id)
+            raise APIError(
+                503, "The training job cannot be queued now; try again later."
+            ) from error
+        return job
 
     def document(self, job: Job) -> dict:
         """The job as the API shows it."""
@@ -238,6 +264,22 @@ class TrainingJobs:
             "uuid": job.id,
             "date": str(datetime.datetime.fromtimestamp(job.created)),
         }
+
+
+def _records_reachable(view):
+    """Answer 503 (not 500) while the job database cannot be reached."""
+
+    @functools.wraps(view)
+    def answer(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except sa.exc.OperationalError as error:
+            log.error("the job records cannot be reached: %s", error.orig or error)
+            raise APIError(
+                503, "The training job records cannot be reached now; try again later."
+            ) from error
+
+    return answer
 
 
 def _time(timestamp: float | None) -> str | None:

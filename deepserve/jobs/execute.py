@@ -1,11 +1,13 @@
-"""The process of one training job: ``python -m deepserve.jobs.execute JOB_ID SUPERVISOR_PID``.
+"""The process of one training job: ``python -m deepserve.jobs.execute JOB_ID PARENT_PID``.
 
-The supervisor starts it in its own session (so the whole process group can be signalled),
-with stdout and stderr going to the job's log. It loads only the job's model, rebuilds the
-arguments through the model's train :class:`ArgumentSpec`, runs ``train`` through the model
-record's wrapper while ``deepserve.report`` writes to the job record, then records the result
-or the error. SIGTERM (a cancel, the server stopping) ends it, and so does the supervisor's
-death: a killed server never leaves a training behind.
+Its parent (the local supervisor, or a Celery worker) starts it the same way
+(:class:`deepserve.jobs.process.JobProcess`): in its own session (so the whole process group can
+be signalled), with stdout and stderr going to the job's log. It loads only the job's model,
+rebuilds the arguments through the model's train :class:`ArgumentSpec`, runs ``train``
+through the model record's wrapper while ``deepserve.report`` writes to the job record
+(``$DEEPSERVE_DATABASE``, default the data directory's), then records the result or the
+error. SIGTERM (a cancel, a stop) ends it, and so does its parent's death: a killed server or
+worker never leaves a training behind.
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ from ..paths import data_dir
 from ..progress import set_reporter
 from ..record import ModelRecord
 from .arguments import unpack
-from .store import DONE, ERROR, RUNNING, Job, JobStore
+from .store import DONE, ERROR, RUNNING, Job, JobStore, database_url
 
 log = logging.getLogger("deepserve")
 
 #: Lower scheduling priority of training, so that serving stays responsive.
 NICENESS = 5
 
-#: How often (seconds) reported progress is written, and the supervisor checked.
+#: How often (seconds) reported progress is written, and the parent process checked.
 FLUSH_INTERVAL = 0.25
 
 
@@ -42,14 +44,14 @@ class JobReporter:
     """Receives ``deepserve.report`` calls and writes them to the job record.
 
     Writes happen at most every :data:`FLUSH_INTERVAL` from a thread, which also ends the
-    job's process group if the supervisor disappears. Metrics accumulate: each report
-    updates the keys it names.
+    job's process group if its parent (supervisor or worker) disappears. Metrics accumulate:
+    each report updates the keys it names.
     """
 
-    def __init__(self, store: JobStore, job_id: str, supervisor_pid: int) -> None:
+    def __init__(self, store: JobStore, job_id: str, parent_pid: int) -> None:
         self.store = store
         self.job_id = job_id
-        self.supervisor_pid = supervisor_pid
+        self.parent_pid = parent_pid
         self.progress: float | None = None
         self.metrics: dict[str, Any] = {}
         self.message: str | None = None
@@ -92,8 +94,8 @@ class JobReporter:
 
     def _run(self) -> None:
         while not self._stopped.wait(FLUSH_INTERVAL):
-            if os.getppid() != self.supervisor_pid:
-                log.error("the supervisor is gone: ending the job")
+            if os.getppid() != self.parent_pid:
+                log.error("the process that started the job is gone: ending the job")
                 os.killpg(0, signal.SIGKILL)
             try:
                 self.flush()
@@ -145,17 +147,17 @@ def _terminate(signum: int, _frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the job named on the command line; its record says how it ended."""
-    job_id, supervisor_pid = argv if argv is not None else sys.argv[1:]
+    job_id, parent_pid = argv if argv is not None else sys.argv[1:]
     os.nice(NICENESS)
     signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(
         level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(message)s", stream=sys.stderr
     )
-    store = JobStore(data_dir())
+    store = JobStore(data_dir(), database_url())
     job = store.get(job_id)
     if job is None or job.status != RUNNING:
         return 0  # cancelled before it started
-    reporter = JobReporter(store, job_id, int(supervisor_pid))
+    reporter = JobReporter(store, job_id, int(parent_pid))
     reporter.start()
     try:
         status, result, error = train(job)

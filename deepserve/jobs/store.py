@@ -1,9 +1,15 @@
-"""Training job records in an embedded SQLite database shared by every process of a server.
+"""Training job records, through SQLAlchemy Core: an embedded SQLite database by default
+(``<data-dir>/jobs.db``), or a PostgreSQL database shared by several servers and workers.
 
-Each process (and thread) opens its own connection; the database runs in WAL mode, so HTTP
-workers read while a job writes its progress. Every change is one statement or one
-``BEGIN IMMEDIATE`` transaction, and status changes are conditional on the current status,
-so concurrent writers (a worker cancelling, the job finishing) never overwrite each other.
+Each process opens its own engine (a connection pool does not survive a fork). Every status
+change is one conditional statement inside a write transaction (``BEGIN IMMEDIATE`` on
+SQLite, row locks on PostgreSQL): a change applies only to a job still in the status it
+expects, so concurrent writers (a worker cancelling, the job finishing, a reaper) never
+overwrite each other.
+
+A running job has an owner (``worker``: the supervisor or Celery worker running it) that
+refreshes the job's ``heartbeat``; whoever finds a running job whose heartbeat is too old
+marks it interrupted (:meth:`JobStore.interrupt_stale`).
 
 A job also owns a directory, ``<data-dir>/jobs/<id>/``, holding its uploaded ``files/`` (while
 it is queued or running) and its ``log`` (until the record is removed).
@@ -16,15 +22,19 @@ import dataclasses
 import json
 import os
 import shutil
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from ..extras import require
 from ..outputs import dumps
-from . import wakeup
+
+#: The environment variable naming the job database (``--database``); inherited by the jobs.
+DATABASE_VARIABLE = "DEEPSERVE_DATABASE"
 
 QUEUED, RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED = (
     "queued",
@@ -38,26 +48,49 @@ STATUSES = (QUEUED, RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED)
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (DONE, ERROR, CANCELLED, INTERRUPTED)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    model TEXT NOT NULL,
-    status TEXT NOT NULL,
-    args TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    result TEXT,
-    error TEXT,
-    progress REAL,
-    metrics TEXT,
-    message TEXT,
-    pid INTEGER
-);
-CREATE INDEX IF NOT EXISTS jobs_by_model ON jobs (model, seq);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
-"""
+#: Milliseconds a SQLite statement waits for another process's write to end.
+BUSY_TIMEOUT_MS = 30_000
+
+metadata = sa.MetaData()
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("args", sa.Text, nullable=False),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("started", sa.Double),
+    sa.Column("finished", sa.Double),
+    sa.Column("result", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("progress", sa.Double),
+    sa.Column("metrics", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("pid", sa.Integer),
+    sa.Column("worker", sa.Text),
+    sa.Column("heartbeat", sa.Double),
+    sa.Index("jobs_by_model", "model", "seq"),
+    sa.Index("jobs_by_status", "status", "seq"),
+    sqlite_autoincrement=True,  # ids of removed jobs are not reused: newest first stays true
+)
+schema_version = sa.Table(
+    "deepserve_schema", metadata, sa.Column("version", sa.Integer, nullable=False)
+)
+
+#: The schema this code writes; older databases are migrated at start-up.
+SCHEMA_VERSION = 2
+#: Statements taking the schema from version N to N + 1. Version 1 (the first SQLite job
+#: store) had no ``deepserve_schema`` table, nor a job's worker and heartbeat.
+MIGRATIONS = {
+    1: [
+        "ALTER TABLE jobs ADD COLUMN worker TEXT",
+        "ALTER TABLE jobs ADD COLUMN heartbeat DOUBLE PRECISION",
+    ],
+}
+#: PostgreSQL advisory lock held while the schema is created or migrated ("deepserv").
+SCHEMA_LOCK = 0x6465_6570_7365_7276
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +110,8 @@ class Job:
     metrics: dict | None = None
     message: str | None = None
     pid: int | None = None
+    worker: str | None = None
+    heartbeat: float | None = None
 
     @property
     def active(self) -> bool:
@@ -88,131 +123,154 @@ _COLUMNS = [field.name for field in dataclasses.fields(Job)]
 _JSON_COLUMNS = frozenset({"args", "result", "metrics"})
 
 
-class JobStore:
-    """The job records and directories of one data directory."""
+def database_url() -> str | None:
+    """The job database named by ``$DEEPSERVE_DATABASE`` (``None``: the data directory's)."""
+    return os.environ.get(DATABASE_VARIABLE) or None
 
-    def __init__(self, data_dir: Path) -> None:
+
+class JobStore:
+    """The job records of one database, and the job directories of one data directory.
+
+    ``url`` is a SQLAlchemy database URL (``sqlite:///PATH``, ``postgresql://...``); by
+    default the SQLite file ``<data_dir>/jobs.db``.
+    """
+
+    def __init__(self, data_dir: Path, url: str | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / "jobs.db"
         self.jobs_dir = self.data_dir / "jobs"
         self.wakeup_path = self.jobs_dir / "wakeup"
-        self._local = threading.local()
+        self.url = _url(url, self.data_dir)
+        self._pid: int | None = None
+        self._engine: sa.Engine | None = None
+        self._writer: sa.Engine | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"JobStore({self.description})"
+
+    @property
+    def description(self) -> str:
+        """Where the records are, for messages (the data directory, or the URL without its
+        password)."""
+        if self.url == _url(None, self.data_dir):
+            return str(self.data_dir)
+        return self.url.render_as_string(hide_password=True)
 
     # -- connections -------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection (a forked process opens its own)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.connection = self._connect()
-            local.pid = os.getpid()
-        return local.connection
+    def _engines(self) -> tuple[sa.Engine, sa.Engine]:
+        """This process's engines, for reading and for writing (created on first use)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                if self._engine is not None:  # inherited through fork: not ours to close
+                    self._engine.dispose(close=False)
+                self.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads: private
+                engine = _create_engine(self.url)
+                _create_schema(engine)
+                self._engine, self._writer = engine, engine.execution_options(write=True)
+                self._pid = os.getpid()
+            return self._engine, self._writer
 
-    def _connect(self) -> sqlite3.Connection:
-        self.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads: private
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(_SCHEMA)
-        return connection
+    def _read(self) -> sa.Connection:
+        return self._engines()[0].connect()
+
+    def _write(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed at the end."""
+        return self._engines()[1].begin()
 
     def initialise(self) -> None:
-        """Create the database and its schema now (idempotent), to fail early if we cannot."""
-        self._connect().close()
+        """Create or migrate the schema now, to fail early if we cannot; then release the
+        connections (a server forks after this)."""
+        self._engines()
+        self.close()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def close(self) -> None:
+        """Close this process's connections (the store opens new ones if used again)."""
+        with self._lock:
+            if self._engine is not None and self._pid == os.getpid():
+                self._engine.dispose()
 
     # -- reading -------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or ``None``."""
-        row = self._connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self._read() as connection:
+            row = connection.execute(jobs.select().where(jobs.c.id == job_id)).first()
         return _job(row) if row else None
 
     def list(
         self, model: str, statuses: Sequence[str] = (), limit: int = 100, offset: int = 0
     ) -> list[Job]:
         """A model's jobs, newest first, optionally only those with one of ``statuses``."""
-        query = "SELECT * FROM jobs WHERE model = ?"
-        params: list[Any] = [model]
+        query = jobs.select().where(jobs.c.model == model)
         if statuses:
-            query += f" AND status IN ({_marks(statuses)})"
-            params += statuses
-        query += " ORDER BY seq DESC LIMIT ? OFFSET ?"
-        rows = self._connection().execute(query, [*params, limit, offset]).fetchall()
-        return [_job(row) for row in rows]
-
-    def statuses(self, job_ids: Iterable[str]) -> dict[str, str]:
-        """The status of each of ``job_ids`` that still has a record."""
-        ids = list(job_ids)
-        if not ids:
-            return {}
-        rows = self._connection().execute(
-            f"SELECT id, status FROM jobs WHERE id IN ({_marks(ids)})", ids
-        )
-        return {row["id"]: row["status"] for row in rows}
+            query = query.where(jobs.c.status.in_(statuses))
+        query = query.order_by(jobs.c.seq.desc()).limit(limit).offset(offset)
+        with self._read() as connection:
+            return [_job(row) for row in connection.execute(query)]
 
     # -- writing -------------------------------------------------------------------------
 
     def count_by_status(self) -> dict[str, int]:
         """How many jobs have each status (every status listed, 0 when none)."""
-        rows = self._connection().execute("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-        return {**dict.fromkeys(STATUSES, 0), **dict(rows.fetchall())}
+        query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
+        with self._read() as connection:
+            counts = dict(connection.execute(query).all())
+        return {**dict.fromkeys(STATUSES, 0), **counts}
 
     def create(self, job_id: str, model: str, args: dict) -> Job:
-        """Record a new queued job and wake the supervisor."""
+        """Record a new queued job."""
         job = Job(id=job_id, model=model, status=QUEUED, args=args, created=time.time())
         values = {name: getattr(job, name) for name in ("id", "model", "status", "created")}
-        values["args"] = dumps(args)
-        self._connection().execute(
-            f"INSERT INTO jobs ({', '.join(values)}) VALUES ({_marks(values)})",
-            list(values.values()),
-        )
-        wakeup.wake(self.wakeup_path)
+        with self._write() as connection:
+            connection.execute(jobs.insert().values(**values, args=dumps(args)))
         return job
 
-    def claim(self, models: Sequence[str]) -> Job | None:
-        """Mark the oldest queued job of ``models`` as running and return it (``None`` if none)."""
+    def claim(self, models: Sequence[str], worker: str) -> Job | None:
+        """Mark the oldest queued job of ``models`` as running, owned by ``worker``, and
+        return it (``None`` if there is none)."""
         if not models:
             return None
-        with self._transaction() as connection:
-            row = connection.execute(
-                f"SELECT seq FROM jobs WHERE status = ? AND model IN ({_marks(models)}) "
-                "ORDER BY seq LIMIT 1",
-                [QUEUED, *models],
-            ).fetchone()
-            if row is None:
-                return None
-            connection.execute(
-                "UPDATE jobs SET status = ?, started = ? WHERE seq = ?",
-                (RUNNING, time.time(), row["seq"]),
-            )
-            claimed = connection.execute("SELECT * FROM jobs WHERE seq = ?", (row["seq"],))
-            return _job(claimed.fetchone())
+        oldest = (
+            sa.select(jobs.c.seq)
+            .where(jobs.c.status == QUEUED, jobs.c.model.in_(models))
+            .order_by(jobs.c.seq)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's transaction is exclusive
+        )
+        with self._write() as connection:
+            seq = connection.scalar(oldest)
+            return None if seq is None else _start(connection, jobs.c.seq == seq, worker)
+
+    def claim_job(self, job_id: str, worker: str) -> Job | None:
+        """Mark job ``job_id`` as running, owned by ``worker``, if it is queued; return it
+        (``None`` if it is not queued: cancelled, removed, or already taken)."""
+        with self._write() as connection:
+            return _start(connection, jobs.c.id == job_id, worker)
 
     def set_pid(self, job_id: str, pid: int) -> None:
         """Record the process running the job."""
-        self._connection().execute("UPDATE jobs SET pid = ? WHERE id = ?", (pid, job_id))
+        self._update(jobs.c.id == job_id, pid=pid)
+
+    def beat(self, job_ids: Iterable[str]) -> set[str]:
+        """Refresh the heartbeat of those of ``job_ids`` that are running; return their ids
+        (the others were cancelled, interrupted or removed: their processes must stop)."""
+        ids = list(job_ids)
+        if not ids:
+            return set()
+        running = sa.and_(jobs.c.id.in_(ids), jobs.c.status == RUNNING)
+        with self._write() as connection:
+            connection.execute(jobs.update().where(running).values(heartbeat=time.time()))
+            return set(connection.scalars(sa.select(jobs.c.id).where(running)))
 
     def report(
         self, job_id: str, progress: float | None, metrics: dict | None, message: str | None
     ) -> None:
         """Record a running job's progress, metrics and message (``None`` keeps the old one)."""
-        self._connection().execute(
-            "UPDATE jobs SET progress = COALESCE(?, progress), metrics = COALESCE(?, metrics), "
-            "message = COALESCE(?, message) WHERE id = ? AND status = ?",
-            (progress, _json(metrics), message, job_id, RUNNING),
-        )
+        given = {"progress": progress, "metrics": _json(metrics), "message": message}
+        values = {name: value for name, value in given.items() if value is not None}
+        if values:
+            self._update(sa.and_(jobs.c.id == job_id, jobs.c.status == RUNNING), **values)
 
     def finish(
         self,
@@ -227,64 +285,88 @@ class JobStore:
 
         Returns whether it changed: a job already finished (or cancelled) keeps its status.
         """
-        cursor = self._connection().execute(
-            "UPDATE jobs SET status = ?, finished = ?, result = ?, error = ? "
-            f"WHERE id = ? AND status IN ({_marks(only_from)})",
-            [status, time.time(), _json(result), error, job_id, *only_from],
-        )
-        return cursor.rowcount == 1
+        values = {"status": status, "finished": time.time(), "result": _json(result)}
+        condition = sa.and_(jobs.c.id == job_id, jobs.c.status.in_(only_from))
+        return self._update(condition, **values, error=error) == 1
 
     def cancel(self, job_id: str) -> str | None:
         """Mark a queued or running job cancelled; return the status it had (``None`` if it
-        was not active). The supervisor, woken, stops a running job's process and removes its
-        files when it ends; a queued job's files are removed here.
+        was not active). Whoever runs a running job notices and stops its process, and
+        removes its files when it ends; a queued job's files are removed here.
         """
-        with self._transaction() as connection:
-            row = connection.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None or row["status"] not in ACTIVE:
+        current = sa.select(jobs.c.status).where(jobs.c.id == job_id).with_for_update()
+        with self._write() as connection:
+            status = connection.scalar(current)
+            if status not in ACTIVE:
                 return None
             connection.execute(
-                "UPDATE jobs SET status = ?, finished = ? WHERE id = ?",
-                (CANCELLED, time.time(), job_id),
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status == status)
+                .values(status=CANCELLED, finished=time.time())
             )
-        if row["status"] == QUEUED:
+        if status == QUEUED:
             self.remove_files(job_id)
-        wakeup.wake(self.wakeup_path)
-        return row["status"]
+        return status
 
-    def interrupt_running(self, message: str) -> list[str]:
-        """Mark every running job interrupted (their processes are gone); return their ids."""
-        with self._transaction() as connection:
-            rows = connection.execute("SELECT id FROM jobs WHERE status = ?", (RUNNING,))
-            ids = [row["id"] for row in rows]
-            connection.execute(
-                "UPDATE jobs SET status = ?, finished = ?, error = ? WHERE status = ?",
-                (INTERRUPTED, time.time(), message, RUNNING),
+    def interrupt_running(self, message: str, worker: str) -> list[str]:
+        """Mark the running jobs of ``worker`` interrupted (their processes are gone), drop
+        their files, and return their ids."""
+        return self._interrupt(jobs.c.worker == worker, message)
+
+    def interrupt_stale(self, beaten_before: float, message: str) -> list[str]:
+        """Mark interrupted the running jobs whose heartbeat is older than ``beaten_before``
+        (their worker is gone), drop their files, and return their ids."""
+        stale = sa.or_(jobs.c.heartbeat < beaten_before, jobs.c.heartbeat.is_(None))
+        return self._interrupt(stale, message)
+
+    def _interrupt(self, condition: sa.ColumnElement[bool], message: str) -> list[str]:
+        running = sa.and_(jobs.c.status == RUNNING, condition)
+        with self._write() as connection:
+            ids = list(
+                connection.scalars(
+                    sa.select(jobs.c.id).where(running).with_for_update(skip_locked=True)
+                )
             )
+            if ids:
+                connection.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(ids), jobs.c.status == RUNNING)
+                    .values(status=INTERRUPTED, finished=time.time(), error=message)
+                )
+        for job_id in ids:
+            self.remove_files(job_id)
         return ids
 
     def delete(self, job_id: str) -> bool:
         """Remove a finished job's record and directory; active jobs are kept."""
-        cursor = self._connection().execute(
-            f"DELETE FROM jobs WHERE id = ? AND status IN ({_marks(FINISHED)})",
-            [job_id, *FINISHED],
-        )
-        if cursor.rowcount == 1:
+        removed = self._delete(sa.and_(jobs.c.id == job_id, jobs.c.status.in_(FINISHED)))
+        if removed:
             self.remove_dir(job_id)
-        return cursor.rowcount == 1
+        return bool(removed)
 
     def prune(self, finished_before: float) -> list[str]:
         """Remove the finished jobs (records and directories) finished before this time."""
-        with self._transaction() as connection:
-            condition = f"status IN ({_marks(FINISHED)}) AND finished < ?"
-            params = [*FINISHED, finished_before]
-            ids = [
-                row["id"]
-                for row in connection.execute(f"SELECT id FROM jobs WHERE {condition}", params)
-            ]
-            connection.execute(f"DELETE FROM jobs WHERE {condition}", params)
+        old = sa.and_(jobs.c.status.in_(FINISHED), jobs.c.finished < finished_before)
+        ids = self._delete(old)
         for job_id in ids:
             self.remove_dir(job_id)
+        return ids
+
+    def _update(self, condition: sa.ColumnElement[bool], **values: Any) -> int:
+        """Set ``values`` on the jobs meeting ``condition``; return how many changed."""
+        with self._write() as connection:
+            return connection.execute(jobs.update().where(condition).values(**values)).rowcount
+
+    def _delete(self, condition: sa.ColumnElement[bool]) -> list[str]:
+        """Remove the records meeting ``condition``; return their ids."""
+        with self._write() as connection:
+            ids = list(
+                connection.scalars(
+                    sa.select(jobs.c.id).where(condition).with_for_update(skip_locked=True)
+                )
+            )
+            if ids:
+                connection.execute(jobs.delete().where(jobs.c.id.in_(ids), condition))
         return ids
 
     # -- directories ---------------------------------------------------------------------
@@ -310,12 +392,83 @@ class JobStore:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
 
-def _marks(values: Sequence) -> str:
-    return ", ".join("?" * len(values))
+def _url(url: str | None, data_dir: Path) -> sa.URL:
+    """The database URL to use; PostgreSQL through psycopg (version 3) unless told."""
+    if not url:
+        return sa.URL.create("sqlite", database=str(data_dir / "jobs.db"))
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername == "postgresql+psycopg":
+            require("psycopg", "postgres", "A PostgreSQL job database")
+    elif backend != "sqlite":
+        shown = parsed.render_as_string(hide_password=True)
+        raise ValueError(f"unsupported job database {shown}: use sqlite:///PATH or postgresql://")
+    return parsed
 
 
-def _job(row: sqlite3.Row) -> Job:
-    values = {name: row[name] for name in _COLUMNS}
+def _create_engine(url: sa.URL) -> sa.Engine:
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)  # survives a database restart
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def configure(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # transactions begin in ``begin`` below
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+    @sa.event.listens_for(engine, "begin")
+    def begin(connection: sa.Connection) -> None:
+        # A writer takes the write lock first (waiting up to the busy timeout), never
+        # upgrading a read transaction, which SQLite may refuse at once with "busy".
+        write = connection.get_execution_options().get("write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _create_schema(engine: sa.Engine) -> None:
+    """Create the tables, or migrate them, once even if several processes start at once."""
+    with engine.execution_options(write=True).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+        tables = set(sa.inspect(connection).get_table_names())
+        if schema_version.name in tables:
+            version = connection.scalar(sa.select(schema_version.c.version))
+        else:
+            version = 1 if jobs.name in tables else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the job database has schema version {version}, written by a newer deepserve "
+                f"(this one knows up to {SCHEMA_VERSION})"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                connection.exec_driver_sql(statement)
+        metadata.create_all(connection)
+        if schema_version.name not in tables or version != SCHEMA_VERSION:
+            connection.execute(schema_version.delete())
+            connection.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+
+
+def _start(connection: sa.Connection, key: sa.ColumnElement[bool], worker: str) -> Job | None:
+    """Mark the queued job identified by ``key`` running; return it (``None`` if not queued)."""
+    now = time.time()
+    started = connection.execute(
+        jobs.update()
+        .where(key, jobs.c.status == QUEUED)
+        .values(status=RUNNING, started=now, worker=worker, heartbeat=now)
+    )
+    if started.rowcount != 1:
+        return None
+    return _job(connection.execute(jobs.select().where(key)).one())
+
+
+def _job(row: sa.Row) -> Job:
+    values = {name: row._mapping[name] for name in _COLUMNS}
     for name in _JSON_COLUMNS:
         if values[name] is not None:
             values[name] = json.loads(values[name])

@@ -1,0 +1,128 @@
+"""Processes around training jobs: the process of one job (:class:`JobProcess`), started by a
+supervisor or a Celery worker the same way, and the helper processes a server runs beside
+gunicorn (:class:`HelperProcess`)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .store import ERROR, Job, JobStore
+
+log = logging.getLogger("deepserve")
+
+#: Seconds a job has to end after SIGTERM (cancel, stop) before it is killed.
+STOP_GRACE = 5.0
+
+
+class JobProcess:
+    """The process of one running job: ``python -m deepserve.jobs.execute JOB_ID PARENT_PID``
+    in its own session (so that its whole process group can be signalled), with stdout and
+    stderr appended to the job's log. It ends itself if this (parent) process dies."""
+
+    def __init__(self, job_id: str, process: subprocess.Popen) -> None:
+        self.job_id = job_id
+        self.process = process
+        self.stop_requested: float | None = None
+
+    @classmethod
+    def launch(cls, store: JobStore, job: Job) -> JobProcess | None:
+        """Start the process of a claimed job; a job that cannot start ends as ``error``."""
+        command = [sys.executable, "-m", "deepserve.jobs.execute", job.id, str(os.getpid())]
+        try:
+            store.job_dir(job.id).mkdir(parents=True, exist_ok=True)
+            with open(store.log_path(job.id), "ab") as output:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+        except OSError as error:
+            store.finish(job.id, ERROR, error=f"Cannot start the job: {error}")
+            store.remove_files(job.id)
+            return None
+        store.set_pid(job.id, process.pid)
+        log.info("job %s (model %r) started, pid %s", job.id, job.model, process.pid)
+        return cls(job.id, process)
+
+    def poll(self) -> int | None:
+        """The exit code, or ``None`` while the process runs."""
+        return self.process.poll()
+
+    def stop(self, now: float) -> None:
+        """SIGTERM the job's process group, then SIGKILL it after :data:`STOP_GRACE`
+        (``now`` is a :func:`time.monotonic` time; call again until the process ends)."""
+        if self.stop_requested is None:
+            self.stop_requested = now
+            self._signal(signal.SIGTERM)
+        elif now - self.stop_requested > STOP_GRACE:
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        # Not reaped yet, so the group id cannot have been reused by another process.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+    def record_end(self, store: JobStore, status: str, message: str) -> None:
+        """Record the end of the process (unless the job recorded its own), drop its files."""
+        if store.finish(self.job_id, status, error=message):
+            log.warning("job %s: %s", self.job_id, message)
+        store.remove_files(self.job_id)
+
+    def exit_message(self) -> str:
+        """Why the ended process did not record the job's end itself."""
+        code = self.process.returncode
+        if code < 0:
+            return f"The job process was killed by {signal.Signals(-code).name} (see the job log)."
+        return f"The job process exited with code {code} before finishing (see the job log)."
+
+
+class HelperProcess:
+    """A helper of ``deepserve run`` (``python -m MODULE``: the job supervisor, or the job
+    maintenance of a Celery set-up), started by the gunicorn master once it listens and
+    stopped when it exits. The helper ends by itself when the master dies (it is given
+    ``--parent-pid``). The options are those of :func:`deepserve.jobs.maintenance.options`."""
+
+    def __init__(
+        self,
+        module: str,
+        data_dir: Path,
+        *,
+        retention_days: float,
+        heartbeat_timeout: float,
+        log_level: str,
+        log_format: str = "text",
+        arguments: Sequence[str] = (),
+    ) -> None:
+        self.command = [
+            sys.executable, "-m", module, "--data-dir", str(data_dir),
+            "--retention-days", str(retention_days), "--heartbeat-timeout",
+            str(heartbeat_timeout), "--log-level", log_level, "--log-format", log_format,
+            *arguments,
+        ]  # fmt: skip
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the helper."""
+        command = [*self.command, "--parent-pid", str(os.getpid())]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+    def stop(self, timeout: float = STOP_GRACE + 5) -> None:
+        """Ask the helper to stop (SIGTERM); kill it if it does not."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
