@@ -65,10 +65,12 @@ class ArtefactStore:
             return self._default
 
     def save(self, value: Any, info: dict | None = None) -> str:
-        """Store ``value`` (picklable) with JSON-able ``info``; returns the new version name."""
+        """Store ``value`` (picklable) with JSON-able ``info``; returns the new version name:
+        the UTC time to the microsecond and a random suffix, so versions sort in the order
+        they were saved (e.g. ``20240501T120000.123456Z-3f2a1c``)."""
         directory = model_dir(self.name)
         now = datetime.datetime.now(datetime.timezone.utc)
-        version = f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+        version = f"{now:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(3)}"
         filename = f"{version}.pickle"
         _write_atomically(directory / filename, pickle.dumps(value, protocol=5))
         pointer = {"version": version, "file": filename, "info": info or {}}

@@ -6,6 +6,11 @@ import contextlib
 import importlib.metadata
 from collections.abc import Iterator
 
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from deepserve.jobs.store import FINISHED
 from deepserve.loading import discover
 from deepserve.progress import set_reporter
 
@@ -22,6 +27,19 @@ def train_args(name: str, **data) -> dict:
     return record.train_args.load(data)
 
 
+def write_csv(path, series: pd.Series) -> str:
+    """Write a load ``series`` as a ``time,load`` CSV file; return its path."""
+    frame = pd.DataFrame({"time": series.index.strftime("%Y-%m-%dT%H:%M"), "load": series})
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def save(path, array: np.ndarray, **options) -> str:
+    """Write an image ``array`` (the format from the file name); return its path."""
+    Image.fromarray(array).save(path, **options)
+    return str(path)
+
+
 def upload(path: str, name: str = "upload"):
     """A file part for the Flask test client (which closes it)."""
     return (open(path, "rb"), name)  # noqa: SIM115
@@ -36,3 +54,25 @@ def recorded_reports() -> Iterator[list[tuple]]:
         yield reports
     finally:
         set_reporter(None)
+
+
+def submit_training(client, name: str, **request) -> dict:
+    """POST a training job of model ``name`` with the test ``client`` (``request``: ``json=``
+    or ``data=``); return the job, checking the answer is 202."""
+    response = client.post(f"/v2/models/{name}/train/", **request)
+    assert response.status_code == 202, response.json
+    return response.json
+
+
+def finished_job(client, wait, job: dict, timeout: float = 120) -> dict:
+    """``job`` once it has finished (done, error, ...), read through its ``self`` link."""
+    (url,) = [link["href"] for link in job["links"] if link["rel"] == "self"]
+    return wait(lambda: (now := client.get(url).json)["status"] in FINISHED and now, timeout)
+
+
+def job_log(client, job: dict) -> str:
+    """The log of ``job``, read through its ``log`` link."""
+    (url,) = [link["href"] for link in job["links"] if link["rel"] == "log"]
+    with client.get(url) as response:  # a streamed file: closed by the with
+        assert response.status_code == 200
+        return response.text

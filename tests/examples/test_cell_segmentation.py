@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import skimage.data
 import tifffile
-from example_models import installed_model, recorded_reports, train_args, upload
+from example_models import installed_model, recorded_reports, save, train_args, upload
 from PIL import Image
 
 from deepserve.errors import ArgumentError
@@ -39,11 +39,6 @@ QUICK = {"n_estimators": 5, "training_pixels": 5000}
 @pytest.fixture(scope="module")
 def ihc() -> np.ndarray:
     return skimage.data.immunohistochemistry()
-
-
-def save(path, array: np.ndarray, **options) -> str:
-    Image.fromarray(array).save(path, **options)
-    return str(path)
 
 
 @pytest.fixture

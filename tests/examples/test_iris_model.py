@@ -108,7 +108,7 @@ def test_predict_fits_lazily_without_warm():
 def test_default_classifier_is_accurate(model):
     x, y = load_data()
     assert x.shape == (150, 4)
-    accuracy = (model.current_model().classifier.predict(x) == y).mean()
+    accuracy = (model.store.current().value.predict(x) == y).mean()
     assert accuracy >= 0.95
 
 

@@ -6,9 +6,10 @@ import pytest
 import requests
 from marshmallow import Schema, ValidationError
 
+from deepserve.artefacts import DEFAULT_VERSION, POINTER
 from deepserve.paths import DATA_DIR_VARIABLE
 from deepserve.progress import set_reporter
-from deepserve_iris.model import DEFAULT_MODEL_VERSION, IrisModel, SavedModels
+from deepserve_iris.model import IrisModel
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 DEFAULTS = {"C": 1.0, "max_iter": 1000, "test_size": 0.2}
@@ -54,19 +55,21 @@ def test_out_of_range_train_args_are_rejected(name, value):
 
 def test_train_saves_a_model_that_predictions_then_use(data_dir, reports):
     model = IrisModel()
-    assert model.predict(**SETOSA)["model_version"] == DEFAULT_MODEL_VERSION
+    assert model.predict(**SETOSA)["model_version"] == DEFAULT_VERSION
     result = model.train(**DEFAULTS)
     assert result["accuracy"] >= 0.9
     assert result["train_size"] == 120 and result["test_size"] == 30
     assert result["hyper_parameters"] == DEFAULTS
     version = result["model_version"]
-    assert version != DEFAULT_MODEL_VERSION
+    assert version != DEFAULT_VERSION
     assert model.predict(**SETOSA) == {**model.predict(**SETOSA), "model_version": version}
     assert model.predict(**SETOSA)["label"] == "setosa"
     # Another process serving the model (here: another instance) switches too.
     assert IrisModel().predict(**SETOSA)["model_version"] == version
+    # Saved whole: the version's pickle and the pointer to it, no temporary file left.
     saved = data_dir / "models" / "iris"
-    assert {p.name for p in saved.iterdir()} == {"current", f"{version}.pkl"}
+    assert {p.name for p in saved.iterdir()} == {POINTER, f"{version}.pickle"}
+    assert model.store.current().info == {k: v for k, v in result.items() if k != "model_version"}
 
 
 def test_training_again_makes_the_newest_model_current(data_dir):
@@ -76,7 +79,10 @@ def test_training_again_makes_the_newest_model_current(data_dir):
     second = model.train(**{**DEFAULTS, "C": 0.01})["model_version"]
     assert second > first
     assert model.predict(**SETOSA)["model_version"] == second
-    assert model.current_model().classifier.get_params()["classifier__C"] == 0.01
+    assert model.store.current().value.get_params()["classifier__C"] == 0.01
+    # Deleting the pointer goes back to the default classifier.
+    (data_dir / "models" / "iris" / POINTER).unlink()
+    assert model.predict(**SETOSA)["model_version"] == DEFAULT_VERSION
 
 
 def test_hyper_parameters_change_the_model(data_dir):
@@ -93,23 +99,11 @@ def test_train_reports_progress_and_accuracy(data_dir, reports):
     assert reports[-1][2] == f"saved model {result['model_version']}"
 
 
-def test_saved_models_are_written_whole(tmp_path):
-    saved = SavedModels(tmp_path)
-    assert saved.state() is None
-    model = IrisModel().current_model()
-    saved.save(model)
-    state = saved.state()
-    assert saved.load_current().version == model.version
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    saved.save(model)
-    assert saved.state() != state  # a new file, so readers notice
-
-
 @pytest.mark.e2e
 def test_a_training_job_changes_what_the_server_predicts(run_server, tmp_path, wait):
     server = run_server("--workers", "2", "--model", "iris", "--data-dir", str(tmp_path))
     predict = f"{server.url}/v2/models/iris/predict/"
-    assert requests.post(predict, json=SETOSA).json()["model_version"] == DEFAULT_MODEL_VERSION
+    assert requests.post(predict, json=SETOSA).json()["model_version"] == DEFAULT_VERSION
     created = requests.post(f"{server.url}/v2/models/iris/train/", json={"C": 0.5})
     assert created.status_code == 202
     job_url = f"{server.url}/v2/models/iris/train/{created.json()['id']}"

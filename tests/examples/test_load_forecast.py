@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from example_models import installed_model, recorded_reports, train_args, upload
+from example_models import installed_model, recorded_reports, train_args, upload, write_csv
 from PIL import Image
 
 from deepserve.errors import ArgumentError
@@ -46,12 +46,6 @@ def series() -> pd.Series:
 def week(series) -> pd.Series:
     """Eight days of history, Monday 2 to Monday 9 December 2019 (in the test period)."""
     return series["2019-12-02T00:00":"2019-12-09T23:00"]
-
-
-def write_csv(path, series: pd.Series) -> str:
-    frame = pd.DataFrame({"time": series.index.strftime("%Y-%m-%dT%H:%M"), "load": series})
-    frame.to_csv(path, index=False)
-    return str(path)
 
 
 @pytest.fixture
@@ -205,8 +199,9 @@ def test_split_keeps_the_test_targets_out_of_training(series):
 
 def test_fit_reports_each_regressor(series):
     fitted = []
-    fit(series.iloc[: 30 * 24], QUICK, progress=fitted.append)
-    assert fitted == list(MODELS)
+    fit(series.iloc[: 30 * 24], QUICK, progress=lambda *call: fitted.append(call))
+    assert [name for name, _ in fitted] == list(MODELS)
+    assert all(seconds > 0 for _, seconds in fitted)
 
 
 # -- HTTP predict -----------------------------------------------------------------

@@ -7,26 +7,16 @@ scikit-learn ships (nothing is downloaded).
 Layout:
 
 * :func:`build_classifier` builds an unfitted classifier from hyper-parameters;
-* :class:`TrainedModel` is a fitted classifier plus the version that names it;
-* :class:`SavedModels` keeps trained models on disk, in the model's deepserve
-  directory, with a ``current`` file naming the newest;
-* :class:`IrisModel` answers predictions with :meth:`IrisModel.current_model`: the
-  newest trained model, else the default classifier fitted on all the data. Its
-  ``train`` (run by deepserve as a training job) fits a classifier with the given
-  hyper-parameters, measures it on held-out flowers and saves it, so every serving
-  process switches to it at its next prediction.
+* :class:`IrisModel` answers predictions with the current version of its
+  :class:`~deepserve.artefacts.ArtefactStore`: the newest trained classifier, else the
+  default one fitted on all the data. Its ``train`` (run by deepserve as a training
+  job) fits a classifier with the given hyper-parameters, measures it on held-out
+  flowers and saves it in the store, so every serving process switches to it at its
+  next prediction.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import os
-import pickle
-import tempfile
-import threading
-import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import deepserve
+from deepserve.artefacts import DEFAULT_VERSION, ArtefactStore
 from deepserve.model import BaseModel
 from deepserve_iris import __version__
 
@@ -47,8 +38,8 @@ FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 #: Class names, in the order of ``load_iris().target_names``.
 CLASSES = ("setosa", "versicolor", "virginica")
 
-#: ``model_version`` of the classifier fitted with the default hyper-parameters.
-DEFAULT_MODEL_VERSION = "default"
+#: The model's name: its entry point, and its folder in deepserve's data directory.
+NAME = "iris"
 
 #: Seed of every classifier built here, so that fits are reproducible.
 RANDOM_STATE = 0
@@ -94,73 +85,18 @@ def build_classifier(**hyper: Any) -> Pipeline:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainedModel:
-    """A fitted classifier and the ``model_version`` reported with its predictions."""
-
-    classifier: Pipeline
-    version: str
-
-    def predict_proba(self, features: list[float]) -> list[tuple[str, float]]:
-        """Probability of each class for one flower, most probable first."""
-        row = np.asarray([features], dtype=float)
-        proba = self.classifier.predict_proba(row)[0]
-        labels = [CLASSES[int(i)] for i in self.classifier.classes_]
-        pairs = [(label, float(p)) for label, p in zip(labels, proba, strict=True)]
-        return sorted(pairs, key=lambda pair: pair[1], reverse=True)
-
-
-def fit_default_model() -> TrainedModel:
-    """The default classifier fitted on the whole iris data set."""
+def fit_default() -> Pipeline:
+    """The default classifier: :func:`build_classifier` fitted on the whole iris data set."""
     x, y = load_data()
-    return TrainedModel(build_classifier().fit(x, y), DEFAULT_MODEL_VERSION)
+    return build_classifier().fit(x, y)
 
 
-def new_version() -> str:
-    """A unique, time-ordered name for a trained model: its UTC time to the microsecond
-    and a random suffix, e.g. ``20240501T120000.123456Z-3f2a1c``."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:6]
-
-
-class SavedModels:
-    """Trained models in ``directory``: one pickle per version, and a ``current`` file
-    naming the newest. Every file is written whole, then renamed into place, so a
-    reader never sees half a model."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.pointer = directory / "current"
-
-    def save(self, model: TrainedModel) -> None:
-        """Save ``model`` and make it the current one."""
-        self._write(self.directory / f"{model.version}.pkl", pickle.dumps(model.classifier))
-        self._write(self.pointer, model.version.encode())
-
-    def state(self) -> tuple | None:
-        """Identifies the current model's ``current`` file (``None`` if nothing was saved):
-        a cheap check whether it changed."""
-        try:
-            stat = self.pointer.stat()
-        except FileNotFoundError:
-            return None
-        return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-    def load_current(self) -> TrainedModel:
-        """The current saved model."""
-        version = self.pointer.read_text().strip()
-        classifier = pickle.loads((self.directory / f"{version}.pkl").read_bytes())
-        return TrainedModel(classifier, version)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".saving-")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+def rank(classifier: Pipeline, features: list[float]) -> list[tuple[str, float]]:
+    """Probability of each class for one flower, most probable first."""
+    proba = classifier.predict_proba(np.asarray([features], dtype=float))[0]
+    labels = [CLASSES[int(i)] for i in classifier.classes_]
+    pairs = [(label, float(p)) for label, p in zip(labels, proba, strict=True)]
+    return sorted(pairs, key=lambda pair: pair[1], reverse=True)
 
 
 class ClassProbability(Schema):
@@ -198,7 +134,7 @@ class IrisPrediction(Schema):
         required=True,
         metadata={
             "description": "Which trained model answered: the version returned by the "
-            f'training job that made it, or "{DEFAULT_MODEL_VERSION}" for the default '
+            f'training job that made it, or "{DEFAULT_VERSION}" for the default '
             "classifier (before any training)"
         },
     )
@@ -214,42 +150,16 @@ class IrisModel(BaseModel):
     schema = IrisPrediction
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        # The current model, with the SavedModels.state() it was loaded for.
-        self._current: tuple[tuple | None, TrainedModel] | None = None
-        self._saved: SavedModels | None = None
-
-    # -- the current model ---------------------------------------------------------
-
-    def saved_models(self) -> SavedModels:
-        """The trained models, in deepserve's directory for this model."""
-        if self._saved is None:
-            self._saved = SavedModels(deepserve.model_dir("iris"))
-        return self._saved
-
-    def current_model(self) -> TrainedModel:
-        """The model that answers predictions: the newest trained one, else the
-        default one (fitted on first use)."""
-        state = self.saved_models().state()
-        current = self._current
-        if current is not None and current[0] == state:
-            return current[1]
-        with self._lock:
-            if self._current is None or self._current[0] != state:
-                saved = self.saved_models()
-                model = saved.load_current() if state else fit_default_model()
-                self._current = (state, model)
-            return self._current[1]
-
-    # -- the deepserve contract ----------------------------------------------------
+        #: The trained classifiers (scikit-learn pipelines), and the default one.
+        self.store = ArtefactStore(NAME, default=fit_default)
 
     def warm(self) -> None:
         """Load (or fit) the current classifier now rather than on the first prediction."""
-        self.current_model()
+        self.store.current()
 
     def get_metadata(self) -> dict:
         return {
-            "name": "iris",
+            "name": NAME,
             "description": (
                 "Classifies an iris flower as setosa, versicolor or virginica from "
                 "its sepal and petal length and width in cm. A scikit-learn "
@@ -294,15 +204,15 @@ class IrisModel(BaseModel):
         petal_width: float,
         top_k: int = len(CLASSES),
     ) -> dict[str, Any]:
-        model = self.current_model()
-        ranked = model.predict_proba([sepal_length, sepal_width, petal_length, petal_width])
+        current = self.store.current()
+        ranked = rank(current.value, [sepal_length, sepal_width, petal_length, petal_width])
         return {
             "label": ranked[0][0],
             "probabilities": [
                 {"label": label, "probability": probability}
                 for label, probability in ranked[:top_k]
             ],
-            "model_version": model.version,
+            "model_version": current.version,
         }
 
     def get_train_args(self) -> dict[str, fields.Field]:
@@ -333,7 +243,7 @@ class IrisModel(BaseModel):
         }
 
     def train(self, *, C: float, max_iter: int, test_size: float) -> dict[str, Any]:
-        """Fit on part of the data, measure on the rest, save as the current model."""
+        """Fit on part of the data, measure on the rest, save as the current version."""
         deepserve.report(progress=0.0, message="splitting the data")
         x, y = load_data()
         x_train, x_test, y_train, y_test = train_test_split(
@@ -343,14 +253,13 @@ class IrisModel(BaseModel):
         classifier = build_classifier(C=C, max_iter=max_iter).fit(x_train, y_train)
         accuracy = float(classifier.score(x_test, y_test))
         deepserve.report(progress=0.8, metrics={"accuracy": accuracy}, message="saving the model")
-        model = TrainedModel(classifier, new_version())
-        self.saved_models().save(model)
-        deepserve.report(progress=1.0, message=f"saved model {model.version}")
-        return {
-            "model_version": model.version,
+        result = {
             "accuracy": accuracy,
             "train_accuracy": float(classifier.score(x_train, y_train)),
             "train_size": len(x_train),
             "test_size": len(x_test),
             "hyper_parameters": {"C": C, "max_iter": max_iter, "test_size": test_size},
         }
+        version = self.store.save(classifier, info=result)
+        deepserve.report(progress=1.0, message=f"saved model {version}")
+        return {"model_version": version, **result}

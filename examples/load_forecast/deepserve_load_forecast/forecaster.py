@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -87,11 +88,12 @@ class Forecaster:
 def fit(
     series: pd.Series,
     hyper: dict[str, Any] | None = None,
-    progress: Callable[[str], None] = lambda name: None,
+    progress: Callable[[str, float], None] = lambda name, seconds: None,
 ) -> Forecaster:
     """Fit the three regressors on every full day-ahead window of ``series``.
 
-    ``progress(name)`` is called after each regressor is fitted.
+    ``progress(name, seconds)`` is called after each regressor is fitted, with the time its
+    fitting took.
     """
     hyper = {**DEFAULT_HYPER, **(hyper or {})}
     values = series.to_numpy(dtype=float)
@@ -108,8 +110,9 @@ def fit(
     for name in MODELS:
         limit = hyper[ROW_LIMITS[name]] if name in ROW_LIMITS else len(rows)
         chosen = rng.permutation(len(rows))[:limit] if limit < len(rows) else slice(None)
+        started = time.perf_counter()
         regressors[name] = build(name, hyper).fit(rows[chosen], target[chosen])
-        progress(name)
+        progress(name, time.perf_counter() - started)
     return Forecaster(regressors, hyper)
 
 

@@ -9,6 +9,7 @@ process answers with the newest stored set.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,8 @@ from deepserve.model import BaseModel
 from deepserve_load_forecast import __version__, features, render
 from deepserve_load_forecast.forecaster import DEFAULT_HYPER, MODELS, Forecaster, fit, split
 from deepserve_load_forecast.series import SeriesError, bundled, hourly_series, read_csv
+
+log = logging.getLogger(__name__)
 
 NAME = "load-forecast"
 DEFAULT_TEST_DAYS = 28
@@ -237,9 +240,11 @@ class LoadForecastModel(BaseModel):
         report(progress=0.0, message=f"fitting on {len(train)} hours")
         done = []
 
-        def fitted(name: str) -> None:
+        def fitted(name: str, seconds: float) -> None:
             done.append(name)
-            report(progress=0.8 * len(done) / len(MODELS), message=f"fitted {MODELS[name]}")
+            message = f"fitted {MODELS[name]} in {seconds:.1f} s"
+            log.info(message)  # in a training job, a line of the job's log
+            report(progress=0.8 * len(done) / len(MODELS), message=message)
 
         forecaster = fit(train, hyper, progress=fitted)
         scores = forecaster.score(series, test_origins)
