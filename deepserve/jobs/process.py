@@ -30,6 +30,7 @@ class JobProcess:
         self.job_id = job_id
         self.process = process
         self.stop_requested: float | None = None
+        self.finished_at: float | None = None  # when the job was seen to record its end
 
     @classmethod
     def launch(cls, store: JobStore, job: Job) -> JobProcess | None:

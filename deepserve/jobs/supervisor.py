@@ -25,7 +25,7 @@ from ..paths import DATA_DIR_VARIABLE
 from . import wakeup
 from .maintenance import HEARTBEAT_TIMEOUT, Maintenance, options
 from .process import STOP_GRACE, JobProcess
-from .store import ERROR, INTERRUPTED, Job, JobStore, database_url
+from .store import DONE, ERROR, INTERRUPTED, Job, JobStore, database_url
 
 log = logging.getLogger("deepserve")
 
@@ -140,14 +140,27 @@ class Supervisor:
 
     def stop_cancelled(self) -> None:
         """Refresh the running jobs' heartbeats; stop the processes of jobs that are no
-        longer running (cancelled, removed, or interrupted by a reaper)."""
+        longer running (cancelled, removed, or interrupted by a reaper). A job that recorded
+        its own end is exiting by itself: it is stopped only if it is still there after
+        :data:`STOP_GRACE`."""
         running = self.store.beat(self.children)
         now = time.monotonic()
         for job_id, child in self.children.items():
-            if job_id not in running:
+            if job_id in running:
+                continue
+            if child.stop_requested is None and child.finished_at is None:
+                job = self.store.get(job_id)
+                if job is not None and job.status in (DONE, ERROR):
+                    child.finished_at = now
+                else:
+                    why = job.status if job is not None else "removed"
+                    log.info("job %s was %s: stopping its process", job_id, why)
+            if child.finished_at is not None:
+                if now - child.finished_at <= STOP_GRACE:
+                    continue
                 if child.stop_requested is None:
-                    log.info("job %s was cancelled: stopping its process", job_id)
-                child.stop(now)
+                    log.warning("job %s ended but its process did not exit: stopping it", job_id)
+            child.stop(now)
 
     def start_queued(self) -> None:
         """Start the oldest queued jobs while fewer than ``max_jobs`` run."""
