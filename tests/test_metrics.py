@@ -7,6 +7,7 @@ import os
 import signal
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -123,10 +124,15 @@ def test_metrics_add_up_across_workers_in_a_private_directory(run_server, tmp_pa
     assert len(directories) == 1
     assert stat.S_IMODE(os.stat(directories[0]).st_mode) == 0o700
     pids, sent = set(), 0
-    while len(pids) < 2 and sent < 200:  # until both workers have answered
-        answer = requests.post(server.url + "/v2/models/slow/predict/?seconds=0").json()
-        pids.add(answer["predictions"]["pid"])
-        sent += 1
+
+    def slow_predict(_) -> int:  # a worker busy sleeping cannot take the other request
+        answer = requests.post(server.url + "/v2/models/slow/predict/?seconds=0.5").json()
+        return answer["predictions"]["pid"]
+
+    with ThreadPoolExecutor(2) as pool:
+        while len(pids) < 2 and sent < 20:  # until both workers have answered
+            pids.update(pool.map(slow_predict, range(2)))
+            sent += 2
     assert len(pids) == 2
     route = {"model": "slow", "route": "/v2/models/<name>/predict/", "method": "POST"}
     for _ in range(6):  # whichever worker answers the scrape sees every request
