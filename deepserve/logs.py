@@ -14,6 +14,8 @@ import logging
 import flask
 
 FORMATS = ("text", "json")
+#: Where the request ID (set by :mod:`deepserve.api.hardening`) is kept in the WSGI environment.
+REQUEST_ID_KEY = "deepserve.request_id"
 TEXT_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
 # gunicorn's access line (its default, "combined") plus the request ID and the time taken.
 ACCESS_LOG_FORMAT = (
@@ -39,7 +41,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             inside = flask.has_request_context()
-            record.request_id = flask.g.get("request_id", "-") if inside else "-"
+            record.request_id = flask.request.environ.get(REQUEST_ID_KEY, "-") if inside else "-"
         return True
 
 

@@ -126,7 +126,7 @@ def test_uploads_go_to_a_private_directory_under_a_name_of_our_own(private_tmp):
     assert os.path.dirname(upload_dir) == str(private_tmp)
     assert stat.S_IMODE(os.stat(upload_dir).st_mode) == 0o700
     assert os.path.basename(stored).startswith("part-") and "evil" not in stored
-    request.remove_uploads()
+    request.close()
     assert not os.path.exists(upload_dir)
 
 
