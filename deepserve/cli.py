@@ -91,6 +91,7 @@ def main() -> None:
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @option("--log-level", default="info", type=click.Choice(LOG_LEVELS), help="Log level.")
 @option("--log-format", default="text", type=click.Choice(FORMATS), help="Log line format.")
+@option("--no-access-log", is_flag=True, help="Do not log a line per request.")
 @option(
     "--token",
     "tokens",
@@ -164,6 +165,7 @@ def run(
     no_warm,
     log_level,
     log_format,
+    no_access_log,
     data_dir,
     max_jobs,
     job_retention,
@@ -187,6 +189,7 @@ def run(
         timeout=timeout,
         log_level=log_level,
         log_format=log_format,
+        access_log=not no_access_log,
     )
     with multiprocess_directory():  # before anything imports prometheus_client
         discovery = discover(models, model_groups(no_deepaas))

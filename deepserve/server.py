@@ -10,7 +10,7 @@ from gunicorn.app.base import BaseApplication
 
 from . import metrics
 from .jobs.supervisor import SupervisorProcess
-from .logs import ACCESS_LOG_FORMAT, logging_config
+from .logs import ACCESS_LOG_FORMAT, AccessLogger, logging_config
 from .record import ModelRecord
 
 log = logging.getLogger("deepserve")
@@ -83,6 +83,7 @@ def gunicorn_options(
     timeout: int,
     log_level: str,
     log_format: str = "text",
+    access_log: bool = True,
 ) -> dict:
     """gunicorn settings for the ``deepserve run`` options."""
     return {
@@ -92,9 +93,10 @@ def gunicorn_options(
         "timeout": timeout,
         "graceful_timeout": min(timeout, 30),
         "loglevel": log_level,
-        "accesslog": "-",
+        "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": AccessLogger,
         "forwarded_allow_ips": "",  # X-Forwarded-* only through ProxyFix, with --proxy
         "logconfig_dict": logging_config(log_format, log_level),
         "proc_name": "deepserve",
