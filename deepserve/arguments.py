@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from apispec.ext.marshmallow import OpenAPIConverter
-from marshmallow import Schema, ValidationError, fields, missing, pre_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, missing, validates_schema
 
 from .errors import ArgumentError
 from .model import UploadedFile, is_file_field
@@ -54,20 +54,13 @@ class DeclarationError(ValueError):
     """A declaration (arguments or response schema) that cannot be served."""
 
 
-class ArgumentSchema(Schema):
-    """Base of the generated argument schemas: file arguments given must be real uploads.
+class UploadsSchema(Schema):
+    """Base of the argument schemas with file arguments: those given must be real uploads.
 
     A declared default passes as it is (DEEPaaS models often declare ``missing="None"``).
     """
 
     file_args: ClassVar[frozenset[str]] = frozenset()
-    ignored: ClassVar[frozenset[str]] = frozenset()
-
-    @pre_load
-    def _drop_ignored(self, data: Mapping, **kwargs: Any) -> Mapping:
-        if not any(name in self.ignored for name in data):
-            return data
-        return {name: data[name] for name in data if name not in self.ignored}
 
     @validates_schema(pass_original=True)
     def _check_uploads(self, data: dict, original: Mapping, **kwargs: Any) -> None:
@@ -87,15 +80,20 @@ class ArgumentSpec:
     def __init__(self, declared: Any, *, label: str, ignored: Iterable[str] = ()) -> None:
         """``ignored``: names a client may send that are dropped unless declared."""
         self.fields = check_fields(declared, label)
-        schema_class = ArgumentSchema.from_dict(self.fields, name=label)
-        schema_class.file_args = frozenset(n for n, f in self.fields.items() if is_file_field(f))
-        schema_class.ignored = frozenset(ignored) - set(self.fields)
-        self.schema: ArgumentSchema = schema_class()
-        self.file_args = schema_class.file_args
+        self.file_args = frozenset(n for n, f in self.fields.items() if is_file_field(f))
+        self.ignored = frozenset(ignored) - set(self.fields)
+        if self.file_args:
+            schema_class = UploadsSchema.from_dict(self.fields, name=label)
+            schema_class.file_args = self.file_args
+        else:  # a schema hook costs on every load: only schemas with file arguments have one
+            schema_class = Schema.from_dict(self.fields, name=label)
+        self.schema: Schema = schema_class()
         self.parameters = {param["name"]: param for param in _form_parameters(self.schema)}
 
     def load(self, data: Mapping) -> dict:
         """Validate and deserialise ``data``; raises :class:`ArgumentError` (422)."""
+        if not self.ignored.isdisjoint(data):
+            data = {name: data[name] for name in data if name not in self.ignored}
         try:
             return self.schema.load(data)
         except ValidationError as error:

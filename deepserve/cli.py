@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import logging.config
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import click
+import flask
 import sqlalchemy
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MIMEAccept, MultiDict
@@ -21,14 +23,15 @@ from .api.responses import is_json
 from .arguments import ArgumentSpec
 from .errors import APIError, ArgumentError
 from .extras import MissingExtra
-from .jobs.backend import BACKENDS, open_backend
+from .jobs.backend import BACKENDS, JobBackend, open_backend
 from .jobs.maintenance import HEARTBEAT_TIMEOUT
 from .jobs.store import DATABASE_VARIABLE, JobStore
-from .loading import GROUP, GROUPS, Discovery, discover
+from .loading import GROUP, GROUPS, Inventory, discover, inventory_elsewhere
 from .logs import FORMATS, logging_config
 from .metrics import multiprocess_directory
 from .model import UploadedFile
 from .outputs import binary_body, dumps, prediction_document
+from .record import ModelRecord
 from .server import Server, gunicorn_options
 from .settings import Settings, parse_size, read_tokens
 
@@ -127,8 +130,15 @@ def main() -> None:
 @model_option
 @deepaas_option
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
+@option(
+    "--no-preload",
+    is_flag=True,
+    help="Load the models in each worker instead of once before forking them (for models "
+    "whose loading is not fork-safe, such as CUDA contexts).",
+)
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @log_format_option
+@option("--no-access-log", is_flag=True, help="Do not log a line per request.")
 @option(
     "--token",
     "tokens",
@@ -203,8 +213,10 @@ def run(
     models,
     no_deepaas,
     no_warm,
+    no_preload,
     log_level,
     log_format,
+    no_access_log,
     data_dir,
     max_jobs,
     job_retention,
@@ -231,10 +243,18 @@ def run(
         timeout=timeout,
         log_level=log_level,
         log_format=log_format,
+        access_log=not no_access_log,
     )
+    groups = model_groups(no_deepaas)
     with multiprocess_directory():  # before anything imports prometheus_client
-        discovery = discover(models, model_groups(no_deepaas))
-        discovery = _require_models(discovery, selected=bool(models))
+        if no_preload:  # checked in another process: this one never imports the models
+            inventory = inventory_elsewhere(models, groups, log_format, log_level)
+            load_app = functools.partial(_worker_app, inventory, groups, settings)
+        else:
+            discovery = discover(models, groups)
+            inventory = discovery.inventory()
+            load_app = functools.partial(_app, discovery.models, inventory, settings)
+        _require_models(inventory, selected=bool(models))
         try:
             backend = open_backend(
                 job_backend,
@@ -246,16 +266,38 @@ def run(
             )
         except (ValueError, MissingExtra) as error:
             raise click.ClickException(str(error)) from error
-        app = create_app(discovery.models, settings, jobs=backend)
-        app.extensions["deepserve"]["metrics"].record_load_failures(
-            [rejection.name for rejection in discovery.failures]
-        )
-        trainable = [record.name for record in discovery.models if record.train_args is not None]
         helper = None
-        if trainable:
+        if inventory.trainable:
             _initialise(backend.store)
-            helper = backend.helper(trainable, log_level, log_format)
-        Server(app, discovery.models, options=options, warm=settings.warm, supervisor=helper).run()
+            helper = backend.helper(list(inventory.trainable), log_level, log_format)
+        Server(
+            functools.partial(load_app, backend),
+            options=options,
+            preload=not no_preload,
+            warm=settings.warm,
+            supervisor=helper,
+        ).run()
+
+
+def _app(
+    records: list[ModelRecord], inventory: Inventory, settings: Settings, jobs: JobBackend
+) -> flask.Flask:
+    """The app serving ``records``, which reports the failures of ``inventory``."""
+    app = create_app(records, settings, jobs=jobs)
+    failed = [rejection.name for rejection in inventory.failures]
+    app.extensions["deepserve"]["metrics"].record_load_failures(failed)
+    return app
+
+
+def _worker_app(
+    inventory: Inventory, groups: tuple[str, ...], settings: Settings, jobs: JobBackend
+) -> flask.Flask:
+    """The app of one worker of a ``--no-preload`` server, with its own copies of the models
+    that were checked before the fork; one failing now stops the worker."""
+    discovery = discover(inventory.served, groups)
+    if discovery.failures:
+        raise RuntimeError("; ".join(str(rejection) for rejection in discovery.failures))
+    return _app(discovery.models, inventory, settings, jobs)
 
 
 def _settings(
@@ -313,8 +355,9 @@ def worker(
     if not broker:
         raise click.UsageError("Missing option '--broker' (or DEEPSERVE_BROKER).")
     _job_environment(data_dir, database)
-    discovery = _require_models(discover(models, model_groups(no_deepaas)), selected=bool(models))
-    trainable = [record.name for record in discovery.models if record.train_args is not None]
+    inventory = discover(models, model_groups(no_deepaas)).inventory()
+    _require_models(inventory, selected=bool(models))
+    trainable = list(inventory.trainable)
     for name in models:
         if name not in trainable:
             raise click.ClickException(f"model '{name}' does not implement train")
@@ -397,7 +440,8 @@ def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
     binary results need --output-file. Exits 2 on bad arguments, 1 when the model fails.
     """
     discovery = discover([model], model_groups(no_deepaas))
-    record = _require_models(discovery, selected=True).models[0]
+    _require_models(discovery.inventory(), selected=True)
+    record = discovery.models[0]
     try:
         args = record.predict_args.load(command_line_arguments(ctx.args, record.predict_args))
         chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
@@ -422,7 +466,7 @@ def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
 def openapi(models, no_deepaas, indent) -> None:
     """Print the Swagger 2.0 specification of the API."""
     discovery = discover(models, model_groups(no_deepaas))
-    discovery = _require_models(discovery, selected=bool(models))
+    _require_models(discovery.inventory(), selected=bool(models))
     app = create_app(discovery.models)
     with app.test_request_context("/"):
         spec = app.extensions["deepserve"]["api"].__schema__
@@ -462,19 +506,18 @@ def _local_file(name: str, path: str) -> UploadedFile:
     return UploadedFile(name, os.path.abspath(path), content_type, os.path.basename(path))
 
 
-def _require_models(discovery: Discovery, *, selected: bool) -> Discovery:
+def _require_models(inventory: Inventory, *, selected: bool) -> None:
     """Exit non-zero when a selected model is not servable, or nothing is.
 
     A rejected duplicate of a served name (the losing group of a clash) is not a failure.
     """
-    failed = discovery.failures if selected else []
-    if failed or not discovery.models:
+    failed = inventory.failures if selected else []
+    if failed or not inventory.served:
         for rejection in failed:
             click.echo(f"error: {rejection}", err=True)
-        if not discovery.models and not failed:
+        if not inventory.served and not failed:
             click.echo("error: no valid model is installed (see `deepserve list`)", err=True)
         sys.exit(1)
-    return discovery
 
 
 def _read_all(body) -> bytes:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import logging
+import logging.config
+import os
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 
 import importlib_metadata
@@ -34,6 +39,20 @@ class Rejection:
         return f"model '{self.name}' ({where}) rejected: {self.reason}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    """What a discovery found, by name: it can leave the process that loaded the models."""
+
+    served: tuple[str, ...]
+    trainable: tuple[str, ...]
+    rejections: tuple[Rejection, ...]
+
+    @property
+    def failures(self) -> list[Rejection]:
+        """The rejections that leave a name unserved (not the losing side of a name clash)."""
+        return [rejection for rejection in self.rejections if rejection.name not in self.served]
+
+
 @dataclasses.dataclass
 class Discovery:
     """The outcome of loading: the models to serve and the entry points rejected."""
@@ -41,11 +60,17 @@ class Discovery:
     models: list[ModelRecord]
     rejections: list[Rejection]
 
+    def inventory(self) -> Inventory:
+        return Inventory(
+            tuple(record.name for record in self.models),
+            tuple(record.name for record in self.models if record.train_args is not None),
+            tuple(self.rejections),
+        )
+
     @property
     def failures(self) -> list[Rejection]:
         """The rejections that leave a name unserved (not the losing side of a name clash)."""
-        served = {record.name for record in self.models}
-        return [rejection for rejection in self.rejections if rejection.name not in served]
+        return self.inventory().failures
 
 
 def discover(selected: Iterable[str] = (), groups: Sequence[str] = GROUPS) -> Discovery:
@@ -112,3 +137,41 @@ def _load_model(entry_point, adapt=None) -> ModelRecord | Rejection:
         return reject(str(error), error)
     except Exception as error:  # the model's own getters raised
         return reject(f"{type(error).__name__}: {error}", error)
+
+
+def inventory_elsewhere(
+    selected: Iterable[str], groups: Sequence[str], log_format: str, log_level: str
+) -> Inventory:
+    """:func:`discover` in a new interpreter (logging in ``log_format`` at ``log_level``), and
+    what it found.
+
+    The calling process never imports the models: a server whose workers load their own after
+    the fork checks them first this way.
+    """
+    request = {"selected": list(selected), "groups": list(groups), "log": [log_format, log_level]}
+    code = "from deepserve.loading import _print_inventory; _print_inventory()"
+    output = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(request)],
+        stdout=subprocess.PIPE,  # the log goes to our stderr
+        check=True,
+        text=True,
+    ).stdout
+    found = json.loads(output)
+    return Inventory(
+        tuple(found["served"]),
+        tuple(found["trainable"]),
+        tuple(Rejection(**rejection) for rejection in found["rejections"]),
+    )
+
+
+def _print_inventory() -> None:
+    """The other side of :func:`inventory_elsewhere`."""
+    from .logs import logging_config
+
+    result = os.fdopen(os.dup(1), "w")  # for the answer; what models print goes to the log
+    os.dup2(2, 1)
+    request = json.loads(sys.argv[1])
+    logging.config.dictConfig(logging_config(*request["log"]))
+    inventory = discover(request["selected"], request["groups"]).inventory()
+    with result:
+        json.dump(dataclasses.asdict(inventory), result)

@@ -10,15 +10,21 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import time
 
 import flask
+from gunicorn.glogging import Logger
 
 FORMATS = ("text", "json")
+#: Where the request ID (set by :mod:`deepserve.api.hardening`) is kept in the WSGI environment.
+REQUEST_ID_KEY = "deepserve.request_id"
 TEXT_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
 # gunicorn's access line (its default, "combined") plus the request ID and the time taken.
 ACCESS_LOG_FORMAT = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(M)sms'
 )
+# The access-log atoms that may hold a quote (escaped, as gunicorn does).
+_QUOTED = ("r", "U", "q", "f", "a", "u")
 # gunicorn access-log atoms -> JSON keys.
 _ACCESS_FIELDS = {
     "h": "remote_addr",
@@ -39,7 +45,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             inside = flask.has_request_context()
-            record.request_id = flask.g.get("request_id", "-") if inside else "-"
+            record.request_id = flask.request.environ.get(REQUEST_ID_KEY, "-") if inside else "-"
         return True
 
 
@@ -70,6 +76,61 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
         return json.dumps(document, default=str)
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, with an access line built from the atoms deepserve's formats use only.
+
+    gunicorn's own builds an atom for every request header, response header and WSGI variable
+    of every request, and escapes each; this one builds those of :data:`ACCESS_LOG_FORMAT` and
+    the JSON fields. No line at all when gunicorn's ``accesslog`` setting is empty.
+    """
+
+    _second, _now = -1, ""
+
+    def now(self) -> str:
+        """gunicorn's ``[day/month/year:time zone]``, formatted once per second."""
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._now = second, super().now()
+        return self._now
+
+    def access(self, resp, req, environ, request_time) -> None:
+        logger = self.access_log
+        if not self.cfg.accesslog or not logger.isEnabledFor(logging.INFO):
+            return
+        # Logger.info would also look for its caller in the stack, which no format shows.
+        atoms = self.atoms(resp, req, environ, request_time)
+        format_ = self.cfg.access_log_format
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, format_, (atoms,), None))
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        method, sent = environ["REQUEST_METHOD"], getattr(resp, "sent", None)
+        request_id = next(
+            (value for name, value in resp.headers if name.lower() == "x-request-id"), "-"
+        )
+        atoms = {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "l": "-",
+            "u": self._get_user(environ) or "-",
+            "t": self.now(),
+            "r": f"{method} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "s": str(resp.status).split(None, 1)[0],
+            "m": method,
+            "U": environ.get("PATH_INFO"),
+            "q": environ.get("QUERY_STRING"),
+            "b": "-" if sent is None else str(sent),
+            "B": sent,
+            "f": environ.get("HTTP_REFERER", "-"),
+            "a": environ.get("HTTP_USER_AGENT", "-"),
+            "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            "{x-request-id}o": request_id,
+        }
+        for key in _QUOTED:  # inside quotes in the text line; JsonFormatter takes them out
+            value = atoms[key]
+            if value and '"' in value:
+                atoms[key] = value.replace('"', '\\"')
+        return atoms
 
 
 def _unquoted(value):

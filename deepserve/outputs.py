@@ -23,9 +23,12 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(default=json_default, allow_nan=False)
+
+
 def dumps(document: Any) -> str:
     """Strict JSON (no NaN/Infinity), array-likes converted."""
-    return json.dumps(document, default=json_default, allow_nan=False)
+    return _ENCODER.encode(document)
 
 
 def prediction_document(record: ModelRecord, output: Any) -> Any:

@@ -3,41 +3,41 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable
 
 import flask
 from gunicorn.app.base import BaseApplication
 
 from . import metrics
 from .jobs.process import HelperProcess
-from .logs import ACCESS_LOG_FORMAT, logging_config
-from .record import ModelRecord
+from .logs import ACCESS_LOG_FORMAT, AccessLogger, logging_config
 
 log = logging.getLogger("deepserve")
 
 
 class Server(BaseApplication):
-    """A gunicorn application serving an already-built Flask app.
+    """A gunicorn application serving the Flask app ``load_app`` builds.
 
-    The app (and the models it holds) is built once in the master process and inherited by
-    every worker on fork; each worker then runs the models' ``warm`` before taking requests.
-    The master also starts the training jobs' helper process (``supervisor``, when given:
-    the local job supervisor, or the job maintenance of a Celery set-up) once it listens,
-    and stops it on exit.
+    With ``preload`` (the default) the app, and the models it holds, is built once in the master
+    process and inherited by every worker on fork; without it, each worker builds its own after
+    the fork. Each worker then runs the models' ``warm`` before taking requests. The master also
+    starts the training jobs' helper process (``supervisor``, when given: the local job
+    supervisor, or the job maintenance of a Celery set-up) once it listens, and stops it on exit.
     """
 
     def __init__(
         self,
-        app: flask.Flask,
-        records: Sequence[ModelRecord],
+        load_app: Callable[[], flask.Flask],
         *,
         options: dict,
+        preload: bool = True,
         warm: bool = True,
         supervisor: HelperProcess | None = None,
     ) -> None:
-        self.app = app
-        self.records = list(records)
+        self.load_app = load_app
         self.options = options
+        self.preload = preload
         self.warm = warm
         self.supervisor = supervisor
         super().__init__()
@@ -45,7 +45,7 @@ class Server(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
-        self.cfg.set("preload_app", True)
+        self.cfg.set("preload_app", self.preload)
         self.cfg.set("child_exit", self.worker_exited)
         if self.warm:
             self.cfg.set("post_worker_init", self.warm_worker)
@@ -54,11 +54,13 @@ class Server(BaseApplication):
             self.cfg.set("on_exit", self.stop_supervisor)
 
     def load(self) -> flask.Flask:
-        return self.app
+        if not self.preload:
+            log.info("loading the models in worker %s", os.getpid())
+        return self.load_app()
 
     def warm_worker(self, worker) -> None:
         """Warm every model in this worker; a failure stops the worker from booting."""
-        for record in self.records:
+        for record in worker.wsgi.extensions["deepserve"]["models"].values():
             log.info("warming model %r in worker %s", record.name, worker.pid)
             record.warm()
 
@@ -84,6 +86,7 @@ def gunicorn_options(
     timeout: int,
     log_level: str,
     log_format: str = "text",
+    access_log: bool = True,
 ) -> dict:
     """gunicorn settings for the ``deepserve run`` options."""
     return {
@@ -93,9 +96,10 @@ def gunicorn_options(
         "timeout": timeout,
         "graceful_timeout": min(timeout, 30),
         "loglevel": log_level,
-        "accesslog": "-",
+        "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": AccessLogger,
         "forwarded_allow_ips": "",  # X-Forwarded-* only through ProxyFix, with --proxy
         "logconfig_dict": logging_config(log_format, log_level),
         "proc_name": "deepserve",

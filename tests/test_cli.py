@@ -107,6 +107,12 @@ def test_run_refuses_a_rejected_or_missing_selection(cli):
     assert "model 'broken-schema'" in result.stderr and "got int" in result.stderr
 
 
+def test_run_without_preload_still_refuses_a_rejected_model_before_serving(cli):
+    result = cli("run", "--no-preload", "--model", "broken-init", "--port", "1")
+    assert result.returncode == 1
+    assert "model 'broken-init'" in result.stderr and "weights file missing" in result.stderr
+
+
 def test_run_reads_options_from_the_environment(cli):
     import os
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import tempfile
 
@@ -126,7 +127,7 @@ def test_uploads_go_to_a_private_directory_under_a_name_of_our_own(private_tmp):
     assert os.path.dirname(upload_dir) == str(private_tmp)
     assert stat.S_IMODE(os.stat(upload_dir).st_mode) == 0o700
     assert os.path.basename(stored).startswith("part-") and "evil" not in stored
-    request.remove_uploads()
+    request.close()
     assert not os.path.exists(upload_dir)
 
 
@@ -295,14 +296,27 @@ def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_p
 
 
 @pytest.mark.e2e
-def test_text_access_log_carries_the_request_id(run_server):
+def test_text_access_log_is_the_combined_line_with_the_request_id(run_server):
     server = run_server("--model", "echo", "--no-warm")
-    requests.get(server.url + "/v2/", headers={"X-Request-ID": "abc-123"})
-    server.stop()
-    assert any(
-        '"GET /v2/ HTTP/1.1" 200' in line and "abc-123" in line
-        for line in server.output().splitlines()
+    requests.get(
+        server.url + "/v2/?x=1",
+        headers={"X-Request-ID": "abc-123", "User-Agent": 'probe "q"', "Referer": "http://a/"},
     )
+    server.stop()
+    line = re.compile(
+        r"127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
+        r'"GET /v2/\?x=1 HTTP/1\.1" 200 \d+ "http://a/" "probe \\"q\\"" abc-123 \d+ms$'
+    )
+    assert any(line.search(text) for text in server.output().splitlines()), server.output()
+
+
+@pytest.mark.e2e
+def test_no_access_log_drops_the_line_per_request_only(run_server):
+    server = run_server("--model", "echo", "--no-warm", "--no-access-log")
+    assert requests.get(server.url + "/v2/", headers={"X-Request-ID": "abc-123"}).ok
+    server.stop()
+    assert "abc-123" not in server.output() and "GET /v2/" not in server.output()
+    assert "Booting worker" in server.output()
 
 
 @pytest.mark.e2e

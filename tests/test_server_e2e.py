@@ -29,6 +29,25 @@ def test_serves_models_with_two_workers_and_shuts_down_cleanly(run_server):
     assert len(warmed) == 2  # once in each serving process
 
 
+def test_models_are_loaded_once_before_the_workers_fork(run_server):
+    server = run_server("--workers", "2", "--model", "slow")
+    answer = requests.post(server.url + "/v2/models/slow/predict/?seconds=0").json()["predictions"]
+    assert answer["loaded"] == server.process.pid != answer["pid"]
+
+
+def test_without_preload_each_worker_loads_its_own_models(run_server):
+    server = run_server("--workers", "2", "--model", "slow", "--no-preload")
+    answers = [
+        requests.post(server.url + "/v2/models/slow/predict/?seconds=0").json()["predictions"]
+        for _ in range(6)
+    ]
+    assert all(a["loaded"] == a["warmed"] == a["pid"] != server.process.pid for a in answers)
+    assert requests.get(server.url + "/v2/health/ready").json()["ready"] is True
+    assert server.stop(signal.SIGTERM) == 0
+    loaded = set(re.findall(r"loading the models in worker (\d+)", server.output()))
+    assert len(loaded) == 2
+
+
 def test_ctrl_c_stops_the_server(run_server):
     server = run_server("--model", "echo", "--no-warm")
     assert requests.get(server.url + "/v2/").ok

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 
 import flask
 from flask_cors import CORS
 
 from ..errors import APIError
+from ..logs import REQUEST_ID_KEY
 from ..settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -34,26 +35,17 @@ _PAGE_POLICIES = {
 
 
 def init_app(app: flask.Flask, settings: Settings) -> None:
-    """Install the request ID, headers, CORS and size limit hooks on ``app``."""
+    """Install the request ID, headers, CORS and size limit on ``app``."""
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_size
+    app.wsgi_app = HardeningMiddleware(app.wsgi_app)
+    limit = settings.max_upload_size
+    if limit is not None:
 
-    @app.before_request
-    def _identify_and_limit() -> None:
-        # the client's (or proxy's) X-Request-ID if sane, else a new one; logs.py reads it too
-        given = flask.request.headers.get(REQUEST_ID_HEADER, "")
-        flask.g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        limit = settings.max_upload_size
-        length = flask.request.content_length
-        if limit is not None and length is not None and length > limit:
-            raise APIError(413, f"The request body is larger than the limit of {limit} bytes.")
-
-    @app.after_request
-    def _headers(response: flask.Response) -> flask.Response:
-        response.headers.update(_COMMON_HEADERS)
-        response.headers["Content-Security-Policy"] = _policy(flask.request.path)
-        if "request_id" in flask.g:
-            response.headers[REQUEST_ID_HEADER] = flask.g.request_id
-        return response
+        @app.before_request
+        def _limit() -> None:
+            length = flask.request.content_length
+            if length is not None and length > limit:
+                raise APIError(413, f"The request body is larger than the limit of {limit} bytes.")
 
     if settings.cors_origins:
         CORS(
@@ -65,8 +57,36 @@ def init_app(app: flask.Flask, settings: Settings) -> None:
         )
 
 
-def _policy(path: str) -> str:
-    for prefix, policy in _PAGE_POLICIES.items():
-        if path.startswith(prefix):
-            return policy
-    return _API_POLICY
+class HardeningMiddleware:
+    """WSGI middleware giving every request an ID and every answer the security headers.
+
+    It works on the WSGI headers list, with every header but the ID prepared once: this runs
+    on each request, and werkzeug's ``Headers`` would check each value again.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        common = list(_COMMON_HEADERS.items())
+        self.api_headers = [*common, ("Content-Security-Policy", _API_POLICY)]
+        self.page_headers = {
+            prefix: [*common, ("Content-Security-Policy", policy)]
+            for prefix, policy in _PAGE_POLICIES.items()
+        }
+
+    def __call__(self, environ: dict, start_response):
+        # the client's (or proxy's) X-Request-ID if sane, else a new one; logs.py reads it too
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        identifier = given if _REQUEST_ID.match(given) else secrets.token_hex(16)
+        environ[REQUEST_ID_KEY] = identifier
+        added = [*self._headers(environ.get("PATH_INFO", "")), (REQUEST_ID_HEADER, identifier)]
+
+        def start_with_headers(status, headers, exc_info=None):
+            return start_response(status, headers + added, exc_info)
+
+        return self.app(environ, start_with_headers)
+
+    def _headers(self, path: str) -> list[tuple[str, str]]:
+        for prefix, headers in self.page_headers.items():
+            if path.startswith(prefix):
+                return headers
+        return self.api_headers

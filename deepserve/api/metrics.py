@@ -12,35 +12,37 @@ import flask
 from ..metrics import Metrics
 
 _MODEL_RULE = re.compile(r"^/v2/models/(?P<model>[^/<]+)/(?P<rest>.*)$")
+PREDICT_ROUTE = "/v2/models/<name>/predict/"
+_START = "deepserve.metrics.start"  # when the request came in, in its WSGI environment
 
 
 def init_app(app: flask.Flask, model_names: Iterable[str]) -> Metrics:
     """Measure every request of ``app``, serve ``/metrics``, and return the metrics."""
     metrics = Metrics()
-    labels = functools.cache(_route_labels(frozenset(model_names)))
+    labels = _route_labels(frozenset(model_names))
+    app.wsgi_app = InFlightMiddleware(app.wsgi_app, metrics.in_flight)
 
-    @app.before_request
-    def _start() -> None:
-        flask.g.metrics_start = time.perf_counter()
-        metrics.in_flight.inc()
+    @functools.cache
+    def series(rule: str | None, method: str, status: int):
+        """The request counter of one kind of answer, and the latency histogram of its model
+        for predict routes (looked up once: ``labels()`` costs more than the update)."""
+        model, route = labels(rule)
+        counter = metrics.requests.labels(model, route, method, str(status))
+        latency = metrics.predict_latency.labels(model) if route == PREDICT_ROUTE else None
+        return counter, latency
 
     @app.after_request
     def _count(response: flask.Response) -> flask.Response:
-        start = flask.g.get("metrics_start")
-        if start is None:  # a before_request hook that ran earlier refused the request
-            return response
-        rule = flask.request.url_rule
-        model, route = labels(rule.rule if rule else None)
-        method = flask.request.method if rule else ""
-        metrics.requests.labels(model, route, method, str(response.status_code)).inc()
-        if route == "/v2/models/<name>/predict/":
-            metrics.predict_latency.labels(model).observe(time.perf_counter() - start)
+        request = flask.request
+        rule = request.url_rule
+        if rule is None:  # unmatched URLs: fixed, empty labels
+            counter, latency = series(None, "", response.status_code)
+        else:
+            counter, latency = series(rule.rule, request.method, response.status_code)
+        counter.inc()
+        if latency is not None:
+            latency.observe(time.perf_counter() - request.environ[_START])
         return response
-
-    @app.teardown_request
-    def _finish(_error=None) -> None:
-        if flask.g.pop("metrics_start", None) is not None:
-            metrics.in_flight.dec()
 
     @app.route("/metrics")
     def _metrics():
@@ -48,6 +50,23 @@ def init_app(app: flask.Flask, model_names: Iterable[str]) -> Metrics:
         return flask.Response(body, content_type=content_type)
 
     return metrics
+
+
+class InFlightMiddleware:
+    """WSGI middleware counting the requests being answered, and noting when each came in
+    (cheaper than a pair of Flask hooks, and it sees every request whatever the app does)."""
+
+    def __init__(self, app, in_flight) -> None:
+        self.app = app
+        self.in_flight = in_flight
+
+    def __call__(self, environ: dict, start_response):
+        environ[_START] = time.perf_counter()
+        self.in_flight.inc()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            self.in_flight.dec()
 
 
 def _route_labels(models: frozenset[str]):

@@ -15,7 +15,7 @@ from ..jobs.backend import JobBackend
 from ..record import ModelRecord
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
-from .responses import prediction_response, result_response
+from .responses import accepted_types, prediction_response, result_response
 from .train import add_train_routes
 from .versions import link
 
@@ -132,7 +132,7 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
         @ns.response(500, "The model failed or broke its response schema", error)
         def post(self):
             """Run a prediction. Arguments come from the query string, a form or a JSON body."""
-            media_type = record.negotiate(flask.request.accept_mimetypes)
+            media_type = record.negotiate(accepted_types(flask.request))
             args = parse_arguments(record.predict_args)
             return prediction_response(record, record.predict(args, media_type), media_type)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask
+from werkzeug.datastructures import MIMEAccept
 
 from ..outputs import binary_body, checked_json, content_type, prediction_document
 from ..record import ModelRecord
@@ -15,17 +16,25 @@ def is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-def json_response(text: str, status: int = 200) -> flask.Response:
+def accepted_types(request: flask.Request) -> MIMEAccept:
+    """The media types ``request`` accepts; an absent ``Accept`` or ``*/*`` (what most clients
+    send) leaves the choice to the model and needs no parsing."""
+    if request.environ.get("HTTP_ACCEPT", "*/*") == "*/*":
+        return MIMEAccept()
+    return request.accept_mimetypes
+
+
+def json_response(
+    text: str, status: int = 200, mimetype: str = "application/json"
+) -> flask.Response:
     """A response from already-serialised JSON text."""
-    return flask.Response(text + "\n", status=status, mimetype="application/json")
+    return flask.Response(text + "\n", status=status, mimetype=mimetype)
 
 
 def prediction_response(record: ModelRecord, output: Any, media_type: str) -> flask.Response:
     """Render ``output`` as ``media_type``: a validated JSON document or a binary body."""
     if is_json(media_type):
-        response = json_response(prediction_document(record, output))
-        response.mimetype = media_type
-        return response
+        return json_response(prediction_document(record, output), mimetype=media_type)
     body = binary_body(record, output, media_type)
     mimetype = content_type(media_type, body)
     if isinstance(body, bytes):

@@ -13,7 +13,8 @@ from ..model import UploadedFile
 
 
 class StreamingRequest(flask.Request):
-    """A request whose file parts are written to disk as they arrive, never held in memory."""
+    """A request whose file parts are written to disk as they arrive, never held in memory,
+    and removed when the request is closed (Flask closes each request once answered)."""
 
     upload_dir: str | None = None
 
@@ -24,14 +25,12 @@ class StreamingRequest(flask.Request):
             self.upload_dir = tempfile.mkdtemp(prefix="deepserve-upload-")  # mode 0700
         return tempfile.NamedTemporaryFile(dir=self.upload_dir, prefix="part-", delete=False)
 
-    def remove_uploads(self) -> None:
+    def close(self) -> None:
         """Close and delete every file this request stored."""
-        if self.upload_dir is None:
-            return
-        for storage in self.__dict__.get("files", {}).values():
-            storage.close()
-        shutil.rmtree(self.upload_dir, ignore_errors=True)
-        self.upload_dir = None
+        super().close()
+        if self.upload_dir is not None:
+            shutil.rmtree(self.upload_dir, ignore_errors=True)
+            self.upload_dir = None
 
 
 def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
@@ -49,9 +48,5 @@ def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
 
 
 def init_app(app: flask.Flask) -> None:
-    """Use the streaming request class and remove uploads when each request ends."""
+    """Use the streaming request class."""
     app.request_class = StreamingRequest
-
-    @app.teardown_request
-    def _remove_uploads(_error=None) -> None:
-        flask.request.remove_uploads()

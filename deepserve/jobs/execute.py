@@ -34,7 +34,7 @@ from .store import DONE, ERROR, RUNNING, Job, JobStore, database_url
 log = logging.getLogger("deepserve")
 
 #: Lower scheduling priority of training, so that serving stays responsive.
-NICENESS = 5
+NICENESS = 19
 
 #: How often (seconds) reported progress is written, and the parent process checked.
 FLUSH_INTERVAL = 0.25

@@ -11,6 +11,9 @@ from deepserve.model import BaseModel
 class SlowModel(BaseModel):
     """Sleeps for the given time, then returns it and its process id."""
 
+    def __init__(self):
+        self.loaded_in = os.getpid()  # the master's, unless workers load their own models
+
     def get_metadata(self):
         """Return the model metadata."""
         return {"name": "slow", "description": "Sleeps, then answers."}
@@ -26,6 +29,12 @@ class SlowModel(BaseModel):
         return {"seconds": fields.Float(load_default=0.2, validate=validate.Range(0, 30))}
 
     def predict(self, seconds=0.2):
-        """Sleep ``seconds``, then return it and the process id."""
+        """Sleep ``seconds``, then return it, the process id, and where it was warmed and
+        loaded."""
         time.sleep(seconds)
-        return {"slept": seconds, "pid": os.getpid(), "warmed": getattr(self, "warmed_in", None)}
+        return {
+            "slept": seconds,
+            "pid": os.getpid(),
+            "warmed": getattr(self, "warmed_in", None),
+            "loaded": self.loaded_in,
+        }

@@ -1,0 +1,206 @@
+"""The Markdown report: machine and versions, one table per scenario, the targets' verdicts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import platform
+import re
+import subprocess
+from pathlib import Path
+
+from environments import Environment
+from scenarios import LargeUpload, Latency, Memory, Plan, Row, StartUp
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+DEEPSERVE_PACKAGES = (
+    "deepserve", "flask", "flask-restx", "werkzeug", "webargs", "marshmallow", "gunicorn",
+    "prometheus-client",
+)  # fmt: skip
+DEEPAAS_PACKAGES = ("deepaas", "aiohttp", "webargs", "marshmallow")
+
+
+def _first(path: str, prefix: str) -> str:
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return "?"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(prefix)), "?")
+
+
+def machine(plan: Plan) -> list[tuple[str, str]]:
+    """What the numbers were measured on."""
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[:2]
+    python = subprocess.run(
+        [plan.deepserve.bin("python"), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return [
+        ("date", datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
+        ("CPU", f"{_first('/proc/cpuinfo', 'model name')}, {os.cpu_count()} cores"),
+        ("memory", _first("/proc/meminfo", "MemTotal")),
+        ("system", f"{_os_name()}, Linux {platform.release()}"),
+        ("Python", python),
+        ("load generator", " ".join(wrk)),
+        ("deepserve environment", _versions(plan.deepserve, DEEPSERVE_PACKAGES)),
+        ("DEEPaaS environment", _versions(plan.deepaas, DEEPAAS_PACKAGES)),
+    ]
+
+
+def _os_name() -> str:
+    text = Path("/etc/os-release").read_text() if Path("/etc/os-release").exists() else ""
+    match = re.search(r'^PRETTY_NAME="?([^"\n]*)', text, re.MULTILINE)
+    return match[1] if match else platform.system()
+
+
+def _versions(env: Environment, packages: tuple[str, ...]) -> str:
+    return ", ".join(f"{name} {version}" for name, version in env.versions(*packages).items())
+
+
+def load_average() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def _find(rows: list[Row], prefix: str) -> Row:
+    return next(row for row in rows if row.server.startswith(prefix))
+
+
+@dataclasses.dataclass
+class Verdict:
+    target: str
+    measured: str
+    met: bool
+
+
+class Report:
+    """Collects the sections and the verdicts, then renders them."""
+
+    def __init__(self, plan: Plan, load_at_start: str) -> None:
+        self.plan = plan
+        self.lines: list[str] = []
+        self.verdicts: list[Verdict] = []
+        self.load_at_start = load_at_start
+        self.machine = machine(plan)
+
+    def throughput(self, title: str, by_workers: dict[int, list[Row]], *, judged: bool) -> None:
+        self.lines += [f"### {title}", ""]
+        rows = []
+        for workers, measured in by_workers.items():
+            flask, deepserve = _find(measured, "bare Flask"), _find(measured, "deepserve")
+            deepaas = _find(measured, "DEEPaaS")
+            for row in measured:
+                rows.append(
+                    [
+                        workers,
+                        row.server,
+                        row.requests_per_s,
+                        row.p50_ms,
+                        row.p99_ms,
+                        f"{row.requests_per_s / flask.requests_per_s:.2f}x",
+                        f"{row.p99_ms / flask.p99_ms:.2f}x",
+                    ]
+                )
+            if judged:
+                self._judge_throughput(title, workers, flask, deepserve, deepaas)
+        header = ["workers", "server", "requests/s", "p50 ms", "p99 ms", "vs Flask", "p99 vs Flask"]
+        self.lines += _table(header, rows)
+
+    def _judge_throughput(self, title, workers, flask, deepserve, deepaas) -> None:
+        where = f"{title}, {workers} worker{'s' * (workers > 1)}"
+        speed = deepserve.requests_per_s / flask.requests_per_s
+        self.verdicts.append(
+            Verdict(f"{where}: >= 0.75x bare Flask", f"{speed:.2f}x", speed >= 0.75)
+        )
+        ratio = deepserve.requests_per_s / deepaas.requests_per_s
+        self.verdicts.append(Verdict(f"{where}: >= 3x DEEPaaS", f"{ratio:.1f}x", ratio >= 3))
+        p99 = deepserve.p99_ms / flask.p99_ms
+        self.verdicts.append(Verdict(f"{where}: p99 <= 2x bare Flask", f"{p99:.2f}x", p99 <= 2))
+
+    def large_upload(self, size_mib: int, results: list[LargeUpload]) -> None:
+        self.lines += [f"### One upload of {size_mib} MiB (1 worker)", ""]
+        rows = [[r.server, r.seconds, r.peak_rss_increase_mib, r.files_left] for r in results]
+        header = ["server", "seconds", "peak RSS increase MiB", "files left behind"]
+        self.lines += _table(header, rows)
+        ours = next(r for r in results if r.server.startswith("deepserve"))
+        self.verdicts.append(
+            Verdict(
+                f"{size_mib} MiB upload: peak RSS +< 50 MB, nothing left",
+                f"+{ours.peak_rss_increase_mib:.1f} MiB, {ours.files_left} files left",
+                ours.peak_rss_increase_mib * 1.048576 < 50 and ours.files_left == 0,
+            )
+        )
+
+    def during_training(self, rate: float, results: list[Latency]) -> None:
+        self.lines += [f"### Predict at {rate:.0f} requests/s, idle and during training", ""]
+        rows = [[r.condition, r.p50_ms, r.p99_ms] for r in results]
+        self.lines += _table(["deepserve, 1 worker", "p50 ms", "p99 ms"], rows)
+        idle, busy = results
+        ratio = busy.p99_ms / idle.p99_ms
+        self.verdicts.append(
+            Verdict("predict p99 during training <= 1.5x idle", f"{ratio:.2f}x", ratio <= 1.5)
+        )
+
+    def start_up(self, results: list[StartUp]) -> None:
+        self.lines += ["### Start-up: process start to the first 200 on readiness", ""]
+        self.lines += _table(["server", "seconds"], [[r.server, r.seconds] for r in results])
+        many = next(r for r in results if "50 models" in r.server)
+        self.verdicts.append(
+            Verdict("start-up with 50 models < 3 s", f"{many.seconds:.2f} s", many.seconds < 3)
+        )
+
+    def memory(self, results: list[Memory]) -> None:
+        self.lines += ["### Memory, 2 workers serving a model of 64 MiB", ""]
+        header = [
+            "deepserve",
+            "master RSS MiB",
+            "worker RSS MiB",
+            "worker PSS MiB",
+            "total PSS MiB",
+        ]
+        rows = [
+            [r.mode, r.master_rss_mib, r.worker_rss_mib, r.worker_pss_mib, r.total_pss_mib]
+            for r in results
+        ]
+        self.lines += _table(header, rows)
+
+    def render(self) -> str:
+        plan = self.plan
+        lines = [BEGIN, "", "### Machine", ""]
+        lines += _table(
+            ["", "measured on"], [*self.machine, ("load average", self.load_averages())]
+        )
+        lines += [
+            f"{plan.rounds} rounds of {plan.seconds:g} s per server and scenario, servers in "
+            f"turn; medians of the rounds. wrk: 1 thread, 2 connections per worker.",
+            "",
+        ]
+        lines += self.lines
+        if self.verdicts:
+            lines += ["### Targets", ""]
+            rows = [[v.target, v.measured, "met" if v.met else "**missed**"] for v in self.verdicts]
+            lines += _table(["target", "measured", ""], rows)
+        return "\n".join([*lines, END]) + "\n"
+
+    def load_averages(self) -> str:
+        return f"{self.load_at_start} at start, {load_average()} at end (1/5/15 min)"
+
+
+def write(path: Path, section: str) -> None:
+    """Replace the generated section of ``path`` (between the markers) with ``section``."""
+    text = path.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END) + 1
+    path.write_text(text[:start] + section + text[end:])

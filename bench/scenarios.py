@@ -1,0 +1,265 @@
+"""The benchmark's scenarios; each starts its servers, measures, stops them, returns numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import load
+import servers
+from environments import Environment
+from servers import HOST, Server
+
+MANY = [f"many-{number:02d}" for number in range(50)]
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How long and how often to measure, and with which environments."""
+
+    deepserve: Environment
+    deepaas: Environment
+    rounds: int = 3
+    seconds: float = 10
+    warmup: float = 3
+    #: Extra ``deepserve run`` options, each measured as one more server (e.g. --no-access-log).
+    variants: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclasses.dataclass
+class Row:
+    """The medians of one server's rounds in one scenario."""
+
+    server: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _median_row(label: str, runs: list[load.Throughput]) -> Row:
+    return Row(
+        label,
+        statistics.median(run.requests_per_s for run in runs),
+        statistics.median(run.p50_ms for run in runs),
+        statistics.median(run.p99_ms for run in runs),
+    )
+
+
+def _started(group: list[Server]) -> list[Server]:
+    try:
+        for server in group:
+            server.start()
+    except BaseException:
+        for server in group:
+            server.stop()
+        raise
+    return group
+
+
+def throughput(
+    plan: Plan, model: str, request: Callable[[str], load.Request], *, workers: int
+) -> list[Row]:
+    """bare Flask, deepserve (and its variants) and DEEPaaS serving ``model`` with ``workers``
+    processes, driven by wrk in turns: each round measures every server once, in a rotated
+    order; the rows are the medians of the rounds."""
+    group = [
+        servers.flask(plan.deepserve, workers=workers),
+        servers.deepserve(plan.deepserve, workers=workers, models=[model]),
+        *[
+            servers.deepserve(plan.deepserve, workers=workers, models=[model], options=options)
+            for options in plan.variants
+        ],
+        servers.deepaas(plan.deepaas, workers=workers, model=model),
+    ]
+    connections = 2 * workers
+    runs: dict[str, list[load.Throughput]] = {server.label: [] for server in group}
+    try:
+        for server in _started(group):
+            request(server.paths[model]).check(server.port)
+            load.wrk(server.port, request(server.paths[model]), seconds=plan.warmup, connections=2)
+        for number in range(plan.rounds):
+            for server in group[number % len(group) :] + group[: number % len(group)]:
+                run = load.wrk(
+                    server.port,
+                    request(server.paths[model]),
+                    seconds=plan.seconds,
+                    connections=connections,
+                )
+                if run.errors:
+                    raise RuntimeError(f"{server.label}: {run.errors} failed requests")
+                runs[server.label].append(run)
+    finally:
+        for server in group:
+            server.stop()
+    return [_median_row(label, measured) for label, measured in runs.items()]
+
+
+@dataclasses.dataclass
+class LargeUpload:
+    server: str
+    seconds: float
+    peak_rss_increase_mib: float
+    files_left: int
+
+
+def _peak_rss_kib(pids: list[int]) -> dict[int, int]:
+    """Each live process's peak resident set size (VmHWM), in KiB."""
+    peaks = {}
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+        peaks[pid] = int(line.split()[1])
+    return peaks
+
+
+def large_upload(plan: Plan, size: int) -> list[LargeUpload]:
+    """One upload of ``size`` bytes to each server (one worker): its time, how much the peak RSS
+    of the server's processes grew (the largest growth among them), and the files left in its
+    temporary directory afterwards."""
+    results = []
+    for server in (
+        servers.flask(plan.deepserve, workers=1),
+        servers.deepserve(plan.deepserve, workers=1, models=["upload"]),
+        servers.deepaas(plan.deepaas, workers=1, model="upload"),
+    ):
+        with server:
+            server.start()
+            path = server.paths["upload"]
+            load.stream_upload(server.port, path, MIB)  # warm-up: every process has served once
+            before, files = _peak_rss_kib(server.pids()), server.files()
+            answer, seconds = load.stream_upload(server.port, path, size)
+            if answer["predictions"]["bytes"] != size:
+                raise RuntimeError(f"{server.label} counted {answer} for {size} bytes")
+            after = _peak_rss_kib(server.pids())
+            growth = max(after[pid] - before.get(pid, 0) for pid in after)
+            left = server.files() - files
+            results.append(LargeUpload(server.label, seconds, growth / 1024, len(left)))
+    return results
+
+
+@dataclasses.dataclass
+class Latency:
+    condition: str
+    p50_ms: float
+    p99_ms: float
+
+
+def _json(port: int, method: str, path: str, body: dict | None = None) -> dict:
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, data, headers)
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+
+
+def during_training(plan: Plan, rate: float = 100) -> list[Latency]:
+    """Predict latency at ``rate`` requests/s on one deepserve worker, idle and while a
+    CPU-bound training job runs (in its own process, so on the other core); medians of
+    ``plan.rounds`` alternating measurements."""
+    idle, busy = [], []
+    with servers.deepserve(plan.deepserve, workers=1, models=["burn"]) as server:
+        server.start()
+        request = load.query_predict(server.paths["burn"])
+        request.check(server.port)
+        load.paced(server.port, request, rate=rate, seconds=plan.warmup)
+        for _ in range(plan.rounds):
+            idle.append(load.paced(server.port, request, rate=rate, seconds=plan.seconds))
+            train = "/v2/models/burn/train/"
+            job = _json(server.port, "POST", train, {"seconds": plan.seconds + 30})
+            while _json(server.port, "GET", f"{train}{job['id']}")["status"] != "running":
+                time.sleep(0.05)
+            time.sleep(0.5)  # the job is past its start-up and burning
+            busy.append(load.paced(server.port, request, rate=rate, seconds=plan.seconds))
+            _json(server.port, "DELETE", f"{train}{job['id']}")
+            while _json(server.port, "GET", f"{train}{job['id']}")["status"] == "running":
+                time.sleep(0.05)
+    return [
+        Latency(
+            condition,
+            statistics.median(load.percentile(run, 50) for run in runs),
+            statistics.median(load.percentile(run, 99) for run in runs),
+        )
+        for condition, runs in (("idle", idle), ("training", busy))
+    ]
+
+
+@dataclasses.dataclass
+class StartUp:
+    server: str
+    seconds: float
+
+
+def start_up(plan: Plan) -> list[StartUp]:
+    """Seconds from process start to the first 200 on the readiness path (median of rounds)."""
+    makers = {
+        "deepserve, 1 model": lambda: servers.deepserve(
+            plan.deepserve, workers=1, models=["double"]
+        ),
+        "deepserve, 50 models": lambda: servers.deepserve(plan.deepserve, workers=1, models=MANY),
+        "bare Flask, 1 model": lambda: servers.flask(plan.deepserve, workers=1),
+        "DEEPaaS, 1 model": lambda: servers.deepaas(plan.deepaas, workers=1, model="double"),
+    }
+    times: dict[str, list[float]] = {label: [] for label in makers}
+    for _ in range(plan.rounds):
+        for label, make in makers.items():
+            with make() as server:
+                times[label].append(server.start())
+    return [StartUp(label, statistics.median(values)) for label, values in times.items()]
+
+
+@dataclasses.dataclass
+class Memory:
+    mode: str
+    master_rss_mib: float
+    worker_rss_mib: float
+    worker_pss_mib: float
+    total_pss_mib: float
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    """Rss and Pss of a process, in KiB (from ``/proc/<pid>/smaps_rollup``)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, value = line.split(":")
+        values[key] = int(value.split()[0])
+    return values
+
+
+def memory(plan: Plan, *, workers: int = 2) -> list[Memory]:
+    """Memory of a server of ``workers`` workers serving the ``weights`` model (64 MiB loaded in
+    its constructor), with the models loaded once in the master (preload, the default) and
+    loaded in each worker (``--no-preload``); measured after each worker answered requests."""
+    results = []
+    for mode, options in (("preload (default)", ()), ("--no-preload", ("--no-preload",))):
+        with servers.deepserve(
+            plan.deepserve, workers=workers, models=["weights"], options=options
+        ) as server:
+            server.start()
+            request = load.query_predict(server.paths["weights"])
+            load.wrk(server.port, request, seconds=plan.warmup, connections=2 * workers)
+            # no trainable model, so no job supervisor: the master's children are its workers
+            master, *worker_pids = server.pids()
+            worker_memory = [_memory_kib(pid) for pid in worker_pids]
+            every = [_memory_kib(pid) for pid in (master, *worker_pids)]
+            results.append(
+                Memory(
+                    mode,
+                    _memory_kib(master)["Rss"] / 1024,
+                    statistics.mean(m["Rss"] for m in worker_memory) / 1024,
+                    statistics.mean(m["Pss"] for m in worker_memory) / 1024,
+                    sum(m["Pss"] for m in every) / 1024,
+                )
+            )
+    return results
