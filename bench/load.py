@@ -74,6 +74,7 @@ def upload(path: str, size: int) -> Request:
 class Throughput:
     """What one wrk run measured."""
 
+    requests: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
@@ -113,7 +114,7 @@ def wrk(port: int, request: Request, *, seconds: float, connections: int) -> Thr
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     count, duration_us, errors, p50_us, p99_us = (int(value) for value in line.split()[1:])
-    return Throughput(count / (duration_us / 1e6), p50_us / 1000, p99_us / 1000, errors)
+    return Throughput(count, count / (duration_us / 1e6), p50_us / 1000, p99_us / 1000, errors)
 
 
 def paced(port: int, request: Request, *, rate: float, seconds: float) -> list[float]:

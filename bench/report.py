@@ -110,13 +110,17 @@ class Report:
                         row.requests_per_s,
                         row.p50_ms,
                         row.p99_ms,
+                        row.cpu_ms,
                         f"{row.requests_per_s / flask.requests_per_s:.2f}x",
                         f"{row.p99_ms / flask.p99_ms:.2f}x",
                     ]
                 )
             if judged:
                 self._judge_throughput(title, workers, flask, deepserve, deepaas)
-        header = ["workers", "server", "requests/s", "p50 ms", "p99 ms", "vs Flask", "p99 vs Flask"]
+        header = [
+            "workers", "server", "requests/s", "p50 ms", "p99 ms", "CPU ms per request",
+            "vs Flask", "p99 vs Flask",
+        ]  # fmt: skip
         self.lines += _table(header, rows)
 
     def _judge_throughput(self, title, workers, flask, deepserve, deepaas) -> None:

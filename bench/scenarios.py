@@ -40,14 +40,18 @@ class Row:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
+    #: CPU time of all the server's processes per answered request: its cost whatever the
+    #: parallelism (DEEPaaS answers in one process and predicts in ``--workers`` others).
+    cpu_ms: float
 
 
-def _median_row(label: str, runs: list[load.Throughput]) -> Row:
+def _median_row(label: str, runs: list[tuple[load.Throughput, float]]) -> Row:
     return Row(
         label,
-        statistics.median(run.requests_per_s for run in runs),
-        statistics.median(run.p50_ms for run in runs),
-        statistics.median(run.p99_ms for run in runs),
+        statistics.median(run.requests_per_s for run, _ in runs),
+        statistics.median(run.p50_ms for run, _ in runs),
+        statistics.median(run.p99_ms for run, _ in runs),
+        statistics.median(cpu_ms for _, cpu_ms in runs),
     )
 
 
@@ -78,22 +82,24 @@ def throughput(
         servers.deepaas(plan.deepaas, workers=workers, model=model),
     ]
     connections = 2 * workers
-    runs: dict[str, list[load.Throughput]] = {server.label: [] for server in group}
+    runs: dict[str, list[tuple[load.Throughput, float]]] = {server.label: [] for server in group}
     try:
         for server in _started(group):
             request(server.paths[model]).check(server.port)
             load.wrk(server.port, request(server.paths[model]), seconds=plan.warmup, connections=2)
         for number in range(plan.rounds):
             for server in group[number % len(group) :] + group[: number % len(group)]:
+                cpu_before = server.cpu_seconds()
                 run = load.wrk(
                     server.port,
                     request(server.paths[model]),
                     seconds=plan.seconds,
                     connections=connections,
                 )
+                cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / run.requests
                 if run.errors:
                     raise RuntimeError(f"{server.label}: {run.errors} failed requests")
-                runs[server.label].append(run)
+                runs[server.label].append((run, cpu_ms))
     finally:
         for server in group:
             server.stop()

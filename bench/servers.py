@@ -20,6 +20,7 @@ from pathlib import Path
 from environments import BENCH, Environment
 
 HOST = "127.0.0.1"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -106,6 +107,16 @@ class Server:
                 children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
                 queue.extend(int(child) for child in children)
         return found
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system) the server's live processes have used so far."""
+        ticks = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                # the fields after the command's name, which is in parentheses
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / CLOCK_TICKS
 
     def files(self) -> set[Path]:
         """The files in the server's ``TMPDIR`` now."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 
 import flask
 from flask_cors import CORS
@@ -43,6 +43,8 @@ def init_app(app: flask.Flask, settings: Settings) -> None:
 
         @app.before_request
         def _limit() -> None:
+            if not flask.request.environ.get("CONTENT_LENGTH"):
+                return  # no body, or a chunked one (MAX_CONTENT_LENGTH applies as it is read)
             length = flask.request.content_length
             if length is not None and length > limit:
                 raise APIError(413, f"The request body is larger than the limit of {limit} bytes.")
@@ -76,7 +78,9 @@ class HardeningMiddleware:
     def __call__(self, environ: dict, start_response):
         # the client's (or proxy's) X-Request-ID if sane, else a new one; logs.py reads it too
         given = environ.get("HTTP_X_REQUEST_ID", "")
-        identifier = given if _REQUEST_ID.match(given) else secrets.token_hex(16)
+        # an ID is for finding log lines, not a secret: no system call for randomness (the
+        # random module reseeds itself in each forked worker)
+        identifier = given if _REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
         environ[REQUEST_ID_KEY] = identifier
         added = [*self._headers(environ.get("PATH_INFO", "")), (REQUEST_ID_HEADER, identifier)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import ChainMap
 
 import flask
@@ -38,14 +39,28 @@ class ModelArgumentParser(FlaskParser):
         for name, storage in req.files.items(multi=True):
             if storage.filename:  # browsers send an empty part for "no file chosen"
                 data.add(name, uploaded_file(name, storage))
-        return MultiDictProxy(data, schema)
+        return ArgumentsProxy(data, schema)
 
     @staticmethod
     def _query(req: flask.Request, schema) -> MultiDictProxy:
-        return MultiDictProxy(req.args, schema)
+        return ArgumentsProxy(req.args, schema)
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise APIError(400, f"The request body is not valid JSON: {error}")
+
+
+class ArgumentsProxy(MultiDictProxy):
+    """webargs's view of a request's values through ``schema`` (a list field gets every value
+    of its name), with the names that take a list found once per schema, not per request."""
+
+    def __init__(self, multidict, schema) -> None:
+        self.data = multidict
+        self.multiple_keys = _list_names(schema)
+
+
+@functools.cache
+def _list_names(schema) -> set[str]:
+    return MultiDictProxy(MultiDict(), schema).multiple_keys
 
 
 parser = ModelArgumentParser()
