@@ -13,6 +13,7 @@ import argparse
 import shlex
 import shutil
 import sys
+from pathlib import Path
 
 import load
 import scenarios
@@ -64,7 +65,7 @@ def main() -> None:
     section = report.render()
     print(section)
     if not args.only:
-        write(args.output and __import__("pathlib").Path(args.output), section)
+        write(Path(args.output), section)
         print(f"written to {args.output}", file=sys.stderr)
 
 
