@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +20,17 @@ from services import Postgres, Redis, postgres_bin
 from deepserve.api import create_app
 from deepserve.loading import discover
 from deepserve.paths import DATA_DIR_VARIABLE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_temp_dir(tmp_path_factory):
+    """The temporary directory of every process of the session (tests, models, servers), inside
+    pytest's own (which it prunes): the models' temporary outputs do not pile up in /tmp."""
+    path = tmp_path_factory.mktemp("tmp")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(path))
+        patch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+        yield path
 
 
 @pytest.fixture(scope="session", autouse=True)

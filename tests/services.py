@@ -26,6 +26,10 @@ def postgres_bin() -> Path | None:
     return next((path for path in candidates if (path / "pg_ctl").is_file()), None)
 
 
+#: The system's temporary directory, read when conftest.py imports this module.
+SHARED_TMP = tempfile.gettempdir()
+
+
 class Postgres:
     """A PostgreSQL server of our own, trusting local connections of user ``deepserve``.
 
@@ -34,7 +38,8 @@ class Postgres:
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.dir = Path(tempfile.mkdtemp(prefix="deepserve-postgres-"))
+        # not the session's private TMPDIR (conftest.py): nobody could not reach it
+        self.dir = Path(tempfile.mkdtemp(prefix="deepserve-postgres-", dir=SHARED_TMP))
         self.port = free_port()
         self._as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
         if self._as_user:
