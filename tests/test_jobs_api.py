@@ -13,7 +13,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from deepserve.api import create_app
-from deepserve.jobs.backend import JobBackend, LocalBackend, open_backend
+from deepserve.jobs.backend import JobBackend, LocalBackend
+from deepserve.jobs.backends import open_backend
 from deepserve.jobs.store import FINISHED, JobStore
 
 TRAIN = "/v2/models/trainer/train/"

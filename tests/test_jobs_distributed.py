@@ -17,7 +17,8 @@ import requests
 from servers import free_port
 
 from deepserve.api import create_app
-from deepserve.jobs.backend import LocalBackend, open_backend
+from deepserve.jobs.backend import LocalBackend
+from deepserve.jobs.backends import open_backend
 from deepserve.jobs.store import FINISHED, JobStore
 
 pytestmark = pytest.mark.e2e

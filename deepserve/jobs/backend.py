@@ -1,6 +1,6 @@
 """Where training jobs run, chosen once at start-up (``deepserve run --jobs``): on this
 machine, by a supervisor beside the server (:class:`LocalBackend`, the default), or on
-Celery workers (:class:`deepserve.jobs.celery_backend.CeleryBackend`).
+Celery workers (:class:`deepserve.jobs.celery_backend.CeleryBackend`); :mod:`.backends` chooses.
 
 Either way the HTTP routes read and write the job records themselves (:attr:`JobBackend.store`);
 the backend is told when a job is queued or cancelled, and names the helper process that
@@ -16,8 +16,6 @@ from . import wakeup
 from .maintenance import HEARTBEAT_TIMEOUT
 from .process import HelperProcess
 from .store import Job, JobStore
-
-BACKENDS = ("local", "celery")
 
 
 class JobBackend(abc.ABC):
@@ -84,19 +82,3 @@ class LocalBackend(JobBackend):
     def helper(self, models: Sequence[str], log_level: str, log_format: str) -> HelperProcess:
         arguments = ["--max-jobs", str(self.max_jobs), *models]
         return self._helper("deepserve.jobs.supervisor", log_level, log_format, arguments)
-
-
-def open_backend(
-    name: str, store: JobStore, *, broker: str | None = None, max_jobs: int = 1, **settings
-) -> JobBackend:
-    """The backend called ``name`` (one of :data:`BACKENDS`); Celery needs a ``broker`` URL
-    and the ``celery`` extra (a :class:`deepserve.extras.MissingExtra` error otherwise)."""
-    if name == "local":
-        return LocalBackend(store, max_jobs=max_jobs, **settings)
-    if name != "celery":
-        raise ValueError(f"unknown job backend {name!r}: use one of {', '.join(BACKENDS)}")
-    if not broker:
-        raise ValueError("Celery jobs need a broker URL (--broker redis://HOST:PORT/DB)")
-    from .celery_backend import CeleryBackend  # imports Celery: only when asked for
-
-    return CeleryBackend(store, broker, **settings)

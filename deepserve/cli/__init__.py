@@ -1,0 +1,22 @@
+"""The ``deepserve`` command line: one module per command."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .listing import list_models
+from .openapi import openapi
+from .predict import predict
+from .run import run
+from .worker import worker
+
+
+@click.group()
+@click.version_option(__version__, prog_name="deepserve")
+def main() -> None:
+    """Serve machine-learning models over a REST API."""
+
+
+for command in (run, worker, list_models, predict, openapi):
+    main.add_command(command)

@@ -1,0 +1,236 @@
+"""``deepserve run``: serve the installed models with gunicorn."""
+
+from __future__ import annotations
+
+import functools
+import logging.config
+
+import click
+import flask
+
+from ..api import create_app
+from ..extras import MissingExtra
+from ..jobs.backend import JobBackend
+from ..jobs.backends import BACKENDS, open_backend
+from ..loading import Inventory, discover, inventory_elsewhere
+from ..logs import logging_config
+from ..metrics import multiprocess_directory
+from ..record import ModelRecord
+from ..server import Server, gunicorn_options
+from ..settings import Settings, read_tokens
+from .jobsetup import initialise, job_environment, job_store
+from .options import (
+    Size,
+    broker_option,
+    data_dir_option,
+    database_option,
+    deepaas_option,
+    heartbeat_option,
+    log_format_option,
+    log_level_option,
+    max_jobs_option,
+    model_groups,
+    model_option,
+    option,
+    require_models,
+)
+
+
+@click.command()
+@option("--host", default="127.0.0.1", help="Address to listen on.")
+@option("--port", default=5000, type=click.IntRange(0, 65535), help="Port to listen on.")
+@option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
+@option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
+@model_option
+@deepaas_option
+@option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
+@option(
+    "--no-preload",
+    is_flag=True,
+    help="Load the models in each worker instead of once before forking them (for models "
+    "whose loading is not fork-safe, such as CUDA contexts).",
+)
+@option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
+@log_format_option
+@option("--no-access-log", is_flag=True, help="Do not log a line per request.")
+@option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' (repeatable; the variable takes several).",
+)
+@option(
+    "--token-file",
+    "token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File of tokens, one per line, '#' comments (repeatable).",
+)
+@option(
+    "--read-only-token",
+    "read_only_tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="A token that may read and predict/validate, not train or cancel (repeatable).",
+)
+@option(
+    "--read-only-token-file",
+    "read_only_token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File of read-only tokens (repeatable).",
+)
+@option(
+    "--max-upload-size",
+    default="1G",
+    type=Size(),
+    help="Largest request body, in bytes or with K/M/G/T (413 above it).",
+)
+@option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow cross-origin calls from this origin, or '*' (repeatable; CORS is off without it).",
+)
+@option("--base-path", default="", metavar="PATH", help="Serve everything under this prefix.")
+@option(
+    "--proxy",
+    "proxy_count",
+    default=0,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Trust X-Forwarded-* headers from this many reverse proxies in front.",
+)
+@log_level_option
+@data_dir_option
+@max_jobs_option
+@option(
+    "--job-retention",
+    default=30.0,
+    type=click.FloatRange(min=0),
+    help="Days a finished training job is kept (0: forever).",
+)
+@option(
+    "--jobs",
+    "job_backend",
+    default="local",
+    type=click.Choice(BACKENDS),
+    help="Where training jobs run: local (a supervisor beside this server) or celery "
+    "(`deepserve worker` processes, through --broker).",
+)
+@broker_option
+@database_option
+@heartbeat_option
+def run(
+    models,
+    no_deepaas,
+    no_warm,
+    no_preload,
+    log_level,
+    log_format,
+    no_access_log,
+    data_dir,
+    max_jobs,
+    job_retention,
+    job_backend,
+    broker,
+    database,
+    heartbeat_timeout,
+    host,
+    port,
+    workers,
+    threads,
+    timeout,
+    **app_options,
+) -> None:
+    """Serve the installed models with gunicorn."""
+    logging.config.dictConfig(logging_config(log_format, log_level))
+    settings = _settings(warm=not no_warm, **app_options)
+    job_environment(data_dir, database)  # before loading: models, workers and jobs read it
+    options = gunicorn_options(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        log_level=log_level,
+        log_format=log_format,
+        access_log=not no_access_log,
+    )
+    groups = model_groups(no_deepaas)
+    with multiprocess_directory():  # before anything imports prometheus_client
+        if no_preload:  # checked in another process: this one never imports the models
+            inventory = inventory_elsewhere(models, groups, log_format, log_level)
+            load_app = functools.partial(_worker_app, inventory, groups, settings)
+        else:
+            discovery = discover(models, groups)
+            inventory = discovery.inventory()
+            load_app = functools.partial(_app, discovery.models, inventory, settings)
+        require_models(inventory, selected=bool(models))
+        try:
+            backend = open_backend(
+                job_backend,
+                job_store(database),
+                broker=broker,
+                max_jobs=max_jobs,
+                retention_days=job_retention,
+                heartbeat_timeout=heartbeat_timeout,
+            )
+        except (ValueError, MissingExtra) as error:
+            raise click.ClickException(str(error)) from error
+        helper = None
+        if inventory.trainable:
+            initialise(backend.store)
+            helper = backend.helper(list(inventory.trainable), log_level, log_format)
+        Server(
+            functools.partial(load_app, backend),
+            options=options,
+            preload=not no_preload,
+            warm=settings.warm,
+            supervisor=helper,
+        ).run()
+
+
+def _app(
+    records: list[ModelRecord], inventory: Inventory, settings: Settings, jobs: JobBackend
+) -> flask.Flask:
+    """The app serving ``records``, which reports the failures of ``inventory``."""
+    app = create_app(records, settings, jobs=jobs)
+    failed = [rejection.name for rejection in inventory.failures]
+    app.extensions["deepserve"]["metrics"].record_load_failures(failed)
+    return app
+
+
+def _worker_app(
+    inventory: Inventory, groups: tuple[str, ...], settings: Settings, jobs: JobBackend
+) -> flask.Flask:
+    """The app of one worker of a ``--no-preload`` server, with its own copies of the models
+    that were checked before the fork; one failing now stops the worker."""
+    discovery = discover(inventory.served, groups)
+    if discovery.failures:
+        raise RuntimeError("; ".join(str(rejection) for rejection in discovery.failures))
+    return _app(discovery.models, inventory, settings, jobs)
+
+
+def _settings(
+    *, tokens, token_files, read_only_tokens, read_only_token_files, **options
+) -> Settings:
+    """The app settings from ``run``'s options; bad values are usage errors (exit 2)."""
+    try:
+        return Settings(
+            tokens=tuple(tokens) + tuple(_file_tokens(token_files)),
+            read_only_tokens=tuple(read_only_tokens) + tuple(_file_tokens(read_only_token_files)),
+            cors_origins=tuple(options.pop("cors_origins")),
+            **options,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _file_tokens(files) -> list[str]:
+    try:
+        return [token for file in files for token in read_tokens(file)]
+    except OSError as error:
+        raise click.UsageError(f"cannot read a token file: {error}") from error

@@ -1,0 +1,80 @@
+"""``deepserve worker``: a Celery worker running the queued training jobs."""
+
+from __future__ import annotations
+
+import logging.config
+
+import click
+
+from ..extras import MissingExtra
+from ..loading import discover
+from ..logs import logging_config
+from .jobsetup import initialise, job_environment, job_store
+from .options import (
+    broker_option,
+    data_dir_option,
+    database_option,
+    deepaas_option,
+    heartbeat_option,
+    log_format_option,
+    log_level_option,
+    max_jobs_option,
+    model_groups,
+    option,
+    require_models,
+)
+
+
+@click.command()
+@option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="Train only this model's jobs, from its queue deepserve.NAME (repeatable; the "
+    "variable takes space-separated names). Default: every installed model that trains.",
+)
+@deepaas_option
+@broker_option
+@database_option
+@data_dir_option
+@max_jobs_option
+@heartbeat_option
+@log_level_option
+@log_format_option
+def worker(
+    models,
+    no_deepaas,
+    broker,
+    database,
+    data_dir,
+    max_jobs,
+    heartbeat_timeout,
+    log_level,
+    log_format,
+) -> None:
+    """Run the training jobs queued by `deepserve run --jobs celery` (a Celery worker)."""
+    logging.config.dictConfig(logging_config(log_format, log_level))
+    if not broker:
+        raise click.UsageError("Missing option '--broker' (or DEEPSERVE_BROKER).")
+    job_environment(data_dir, database)
+    inventory = discover(models, model_groups(no_deepaas)).inventory()
+    require_models(inventory, selected=bool(models))
+    trainable = list(inventory.trainable)
+    for name in models:
+        if name not in trainable:
+            raise click.ClickException(f"model '{name}' does not implement train")
+    if not trainable:
+        raise click.ClickException("no installed model implements train")
+    try:
+        from .jobs.celery_backend import Worker
+
+        store = job_store(database)
+        worker = Worker(
+            store, broker, trainable, max_jobs=max_jobs, heartbeat_timeout=heartbeat_timeout,
+            log_level=log_level,
+        )  # fmt: skip
+    except (ValueError, MissingExtra) as error:
+        raise click.ClickException(str(error)) from error
+    initialise(store)
+    worker.run()
