@@ -67,7 +67,7 @@ def worker(
     if not trainable:
         raise click.ClickException("no installed model implements train")
     try:
-        from .jobs.celery_backend import Worker
+        from ..jobs.celery_backend import Worker
 
         store = job_store(database)
         worker = Worker(
