@@ -18,10 +18,10 @@ $(SERVE_VENV)/.installed: setup.cfg examples/*/setup.cfg
 	touch $@
 
 $(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg tests/deepaas_models/setup.cfg \
-		examples/*/setup.cfg
+		compat/deepaas/setup.cfg examples/*/setup.cfg
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install -q --upgrade pip
-	$(TEST_VENV)/bin/pip install -q -e '.[test,celery,postgres]' -e tests/models -e tests/deepaas_models $(EXAMPLES) \
+	$(TEST_VENV)/bin/pip install -q -e '.[test,celery,postgres]' -e tests/models -e tests/deepaas_models -e compat/deepaas $(EXAMPLES) \
 		'marshmallow==$(MARSHMALLOW).*'
 	touch $@
 

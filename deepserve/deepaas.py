@@ -3,8 +3,11 @@
 DEEPaaS models declare entry points in the ``deepaas.v2.model`` group and differ from
 deepserve models in a few conventions, which :class:`DeepaasModel` translates:
 
-- the output type is chosen by an ``accept`` predict argument (its choices are the media types,
-  its value comes from the ``Accept`` header), not by ``predict_media_types``;
+- the output type is chosen by an ``accept`` predict argument (its choices are the media types),
+  not by ``predict_media_types``; its value comes from the ``Accept`` header when the field says
+  ``location: headers``, else (as in DEEPaaS) from the query string or the form;
+- the predict answer is the model's output as it is, validated against the response schema the
+  way DEEPaaS (marshmallow 3) validated it;
 - files arrive as DEEPaaS's own ``UploadedFile`` namedtuple when DEEPaaS is installed;
 - the model may raise aiohttp's HTTP exceptions (``HTTPBadRequest``) to answer a client error,
   or ``NotImplementedError`` for something it does not do;
@@ -34,6 +37,8 @@ log = logging.getLogger("deepserve")
 GROUP = "deepaas.v2.model"
 DOCS = "docs/deepaas.md"
 ACCEPT = "accept"
+#: The local version label of deepserve's ``deepaas`` compatibility package.
+COMPAT_LABEL = "+deepserve"
 
 _UNEXPECTED_KEYWORD = re.compile(
     r"(?:(\w+)\.)?__init__\(\) got an unexpected keyword argument '(\w+)'"
@@ -53,9 +58,16 @@ class DeepaasModel:
         self._predict_args = declared
         self.predict_media_types: tuple[str, ...] = ("application/json",)
         self._has_accept = isinstance(declared, Mapping) and ACCEPT in declared
+        #: Whether ``accept`` is a predict argument sent as a field (not the Accept header).
+        self.accept_is_field = False
         if self._has_accept:
             self._predict_args = {k: v for k, v in declared.items() if k != ACCEPT}
             self.predict_media_types = accept_media_types(declared[ACCEPT])
+            if declared[ACCEPT].metadata.get("location") != "headers":
+                self.accept_is_field = True
+                self._predict_args[ACCEPT] = accept_field(
+                    declared[ACCEPT], self.predict_media_types
+                )
         self._uploaded_file = deepaas_uploaded_file_class()
         if callable(getattr(target, "train", None)):  # only then is training offered
             self.train = self._train
@@ -67,7 +79,8 @@ class DeepaasModel:
         return self.target.get_metadata()
 
     def get_predict_args(self) -> Any:
-        """The predict arguments without ``accept`` (deepserve negotiates the media type)."""
+        """The predict arguments; ``accept`` only when it is sent as a field (else deepserve
+        negotiates the media type from the Accept header)."""
         return self._predict_args
 
     def get_train_args(self) -> Any:
@@ -147,6 +160,19 @@ def accept_media_types(field: Any) -> tuple[str, ...]:
     return types
 
 
+def accept_field(declared: fields.Field, media_types: tuple[str, ...]) -> fields.Field:
+    """``accept`` as DEEPaaS reads it from the query or the form: one of the media types or
+    ``*/*`` (a JSON answer), the first media type by default."""
+    choices = [*media_types, "*/*"]
+    # DEEPaaS's message names the model's choices, not the */* it adds
+    error = "Must be one of: " + ", ".join(media_types) + "."
+    return fields.String(
+        load_default=media_types[0],
+        validate=validate.OneOf(choices, error=error.replace("{", "{{").replace("}", "}}")),
+        metadata={**declared.metadata, "enum": choices},
+    )
+
+
 def _optional_args(target: Any, getter: str) -> Any:
     """Arguments from ``getter``; DEEPaaS treats a missing or unimplemented getter as none."""
     if not callable(getattr(target, getter, None)):
@@ -155,6 +181,19 @@ def _optional_args(target: Any, getter: str) -> Any:
         return getattr(target, getter)()
     except NotImplementedError:
         return {}
+
+
+def installed_deepaas() -> str | None:
+    """The version of the installed ``deepaas`` distribution (DEEPaaS or deepserve's stand-in)."""
+    try:
+        return metadata.version("deepaas")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def is_compat(version: str) -> bool:
+    """Whether a ``deepaas`` version is deepserve's compatibility package (``compat/deepaas``)."""
+    return version.endswith(COMPAT_LABEL)
 
 
 def deepaas_uploaded_file_class() -> type | None:
@@ -199,14 +238,17 @@ def legacy_fields_logged(name: str) -> Iterator[None]:
 
 def _report(name: str, category: type[Warning], caught: list[warnings.WarningMessage]) -> None:
     """Log the legacy warnings once; pass the others on to the warning filters."""
-    legacy = sorted({str(w.message) for w in caught if issubclass(w.category, category)})
+    legacy = [str(w.message) for w in caught if issubclass(w.category, category)]
     if legacy:
+        # One line: the kinds of convention, not the field-specific detail of each warning.
+        kinds = sorted({" ".join(m.split(" Additional metadata:")[0].split()) for m in legacy})
         log.warning(
-            "model %r uses marshmallow 3 conventions that marshmallow 4 removed (fine on "
-            "marshmallow 3; see %s): %s",
+            "model %r uses marshmallow 3 conventions that marshmallow 4 removed, in %d places "
+            "(fine on marshmallow 3; see %s): %s",
             name,
+            len(legacy),
             DOCS,
-            " | ".join(legacy),
+            " | ".join(kinds),
         )
     for w in caught:
         if not issubclass(w.category, category):
@@ -218,6 +260,22 @@ def _marshmallow4_warning() -> type[Warning] | None:
         return import_module("marshmallow.warnings").Marshmallow4Warning
     except (ImportError, AttributeError):  # marshmallow 4 has no such warnings
         return None
+
+
+def load_hint(error: BaseException) -> str:
+    """What to do about an error that stopped a model from loading, when deepserve knows."""
+    return legacy_hint(error) or missing_deepaas_hint(error)
+
+
+def missing_deepaas_hint(error: BaseException) -> str:
+    """Where DEEPaaS's import paths come from, when a model misses them."""
+    name = getattr(error, "name", None) or ""
+    if not isinstance(error, ModuleNotFoundError) or name.split(".")[0] != "deepaas":
+        return ""
+    return (
+        " (DEEPaaS models import 'deepaas': install deepserve's compatibility package "
+        f"'deepaas', or the model with 'deepserve install'; see {DOCS})"
+    )
 
 
 def legacy_hint(error: BaseException) -> str:

@@ -115,7 +115,7 @@ def _load(entry_point, taken: dict[str, ModelRecord]) -> ModelRecord | Rejection
 
 def _load_model(entry_point, adapt=None) -> ModelRecord | Rejection:
     def reject(reason: str, error: Exception) -> Rejection:
-        return _rejection(entry_point, reason + deepaas.legacy_hint(error))
+        return _rejection(entry_point, reason + deepaas.load_hint(error))
 
     try:
         target = entry_point.load()

@@ -39,11 +39,16 @@ def prediction_document(record: ModelRecord, output: Any) -> Any:
         try:
             document = record.schema.dump(record.schema.load(output))
         except ValidationError as error:
-            raise ModelError(
-                f"Model '{record.name}' returned output that does not match its response schema.",
-                errors=error.normalized_messages(),
-            ) from error
+            raise schema_mismatch(record, error) from error
     return checked_json(record, document)
+
+
+def schema_mismatch(record: ModelRecord, error: ValidationError) -> ModelError:
+    """The error for an output that breaks the model's response schema (the model's bug)."""
+    return ModelError(
+        f"Model '{record.name}' returned output that does not match its response schema.",
+        errors=error.normalized_messages(),
+    )
 
 
 def checked_json(record: ModelRecord, document: Any) -> str:

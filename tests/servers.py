@@ -33,11 +33,12 @@ class RunningServer:
         env: dict | None = None,
         ready_timeout: float = 60,
         ready_path: str = "/",
+        program: Path = DEEPSERVE,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"deepserve-{self.port}.log"
-        command = [str(DEEPSERVE), "run", "--port", str(self.port), *args]
+        command = [str(program), "run", "--port", str(self.port), *args]
         self._log_file = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command,

@@ -22,7 +22,7 @@ def test_root_lists_versions_and_links(client):
 def test_v2_version_object(client):
     body = client.get("/v2/").get_json()
     assert body["id"] == "v2"
-    assert {"rel": "models", "href": "/v2/models/"} in body["links"]
+    assert {"rel": "models", "href": "/v2/models/", "type": "application/json"} in body["links"]
 
 
 def test_model_list_carries_metadata_and_links(client):

@@ -49,8 +49,9 @@ def rejection(discovery, name, group):
 
 @pytest.fixture
 def fake_deepaas(tmp_path):
-    """A stand-in for an installed DEEPaaS, only its UploadedFile (the real one needs
-    Werkzeug<3 and webargs<6, which cannot be installed next to deepserve)."""
+    """A stand-in for the real DEEPaaS, only its UploadedFile, ahead of compat/deepaas on the
+    path (the real one needs Werkzeug<3 and webargs<6, which cannot be installed next to
+    deepserve): the model receives whichever class ``deepaas`` provides."""
     wrapper = tmp_path / "deepaas" / "model" / "v2"
     wrapper.mkdir(parents=True)
     for package in (wrapper, wrapper.parent, wrapper.parent.parent):
@@ -125,7 +126,7 @@ def test_file_reaches_the_model_with_deepaas_attributes(client):
         "original_filename": "cat.jpg",
         "content_type": "image/jpeg",
         "size": len(IMAGE),
-        "deepaas_uploaded_file": None,  # DEEPaaS is not installed
+        "deepaas_uploaded_file": True,  # deepserve's compat/deepaas provides the class
         "style": "plain",
     }
     assert upload_dirs() == before
@@ -234,7 +235,8 @@ def test_versions_keep_deepaas_shapes(client):
     assert {"describedby", "help"} <= {link["rel"] for link in root["links"]}  # as DEEPaaS
     v2 = client.get("/v2/").get_json()
     assert v2["id"] == "v2"
-    assert {"rel": "self", "href": "/v2/"} in v2["links"]
+    assert {"rel": "self", "href": "/v2/", "type": "application/json"} in v2["links"]  # as DEEPaaS
+    assert v2["version"] == "stable"
 
 
 def test_spec_documents_deepaas_arguments_for_the_gui(client):

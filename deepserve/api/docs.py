@@ -62,8 +62,7 @@ def version_model(api: Api):
         "Version",
         {
             "id": fields.String(required=True, example="v2"),
-            "version": fields.String(required=True, example="v2"),
-            "status": fields.String(example="stable"),
+            "version": fields.String(required=True, example="stable"),
             "links": fields.List(fields.Raw(example={"rel": "self", "href": "/v2/"})),
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -13,6 +14,7 @@ from ..arguments import json_schema
 from ..errors import APIError, ModelError
 from ..jobs.backend import JobBackend
 from ..record import ModelRecord
+from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
 from .responses import accepted_types, prediction_response, result_response
@@ -108,9 +110,10 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
     error = error_model(api)
     metadata = metadata_model(api)
     prediction = api.schema_model(
-        f"{record.name}.prediction",
+        prediction_definition(api, record),
         json_schema(record.schema) if record.schema is not None else ENVELOPE,
     )
+    answer = Predictor(record) if is_deepaas(record) else functools.partial(predict, record)
 
     @ns.route("/")
     class Metadata(Resource):
@@ -132,9 +135,7 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
         @ns.response(500, "The model failed or broke its response schema", error)
         def post(self):
             """Run a prediction. Arguments come from the query string, a form or a JSON body."""
-            media_type = record.negotiate(accepted_types(flask.request))
-            args = parse_arguments(record.predict_args)
-            return prediction_response(record, record.predict(args, media_type), media_type)
+            return answer()
 
     validate_params = record.validate_args.parameters if record.validate_args else {}
 
@@ -155,6 +156,21 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
 
     add_train_routes(api, ns, record, jobs)
     return ns
+
+
+def predict(record: ModelRecord) -> flask.Response:
+    """Answer a prediction request: negotiate the media type, parse, call, render."""
+    media_type = record.negotiate(accepted_types(flask.request))
+    args = parse_arguments(record.predict_args)
+    return prediction_response(record, record.predict(args, media_type), media_type)
+
+
+def prediction_definition(api: Api, record: ModelRecord) -> str:
+    """The spec's name for a model's prediction: DEEPaaS's for the first DEEPaaS model with a
+    response schema (the DEEPaaS UI looks it up), else one per model."""
+    if is_deepaas(record) and record.schema is not None and PREDICTION_DEFINITION not in api.models:
+        return PREDICTION_DEFINITION
+    return f"{record.name}.prediction"
 
 
 RESULT = {

@@ -26,6 +26,7 @@ from ..jobs.arguments import describe, pack
 from ..jobs.backend import JobBackend
 from ..jobs.store import ERROR, QUEUED, STATUSES, Job
 from ..record import ModelRecord
+from .deepaas import DEEPAAS_JOB, is_deepaas, training_job
 from .docs import LINK, copy_parameters, error_model
 from .parsing import parse_arguments
 from .versions import link
@@ -113,12 +114,19 @@ LOG_ARGS = ArgumentSpec(
 def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobBackend) -> None:
     """Add the training routes of ``record`` to its namespace ``ns``; jobs run on ``backend``."""
     error = error_model(api)
-    job_model = api.schema_model("TrainingJob", JOB)
-    listing = {"type": "object", "properties": {"jobs": {"type": "array", "items": JOB}}}
-    job_list = api.schema_model("TrainingJobList", listing)
     spec = record.train_args
     store = backend.store
     jobs = TrainingJobs(record, backend)
+    if jobs.deepaas:
+        job_model = api.schema_model("DeepaasTrainingJob", DEEPAAS_JOB)
+        job_list = api.schema_model(
+            "DeepaasTrainingJobList", {"type": "array", "items": DEEPAAS_JOB}
+        )
+    else:
+        job_model = api.schema_model("TrainingJob", JOB)
+        listing = {"type": "object", "properties": {"jobs": {"type": "array", "items": JOB}}}
+        job_list = api.schema_model("TrainingJobList", listing)
+    submitted = 200 if jobs.deepaas else 202  # DEEPaaS answers 200
     documented = None if spec is not None else False  # routed (501) but not documented
 
     @ns.route("/train/", doc=documented)
@@ -134,10 +142,11 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
             jobs.check()
             query = _load_query(LIST_ARGS)
             found = store.list(record.name, query["status"], query["limit"], query["offset"])
-            return {"jobs": [jobs.document(job) for job in found]}
+            documents = [jobs.document(job) for job in found]
+            return documents if jobs.deepaas else {"jobs": documents}
 
         @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
-        @ns.response(202, "The job, queued", job_model)
+        @ns.response(submitted, "The job, queued", job_model)
         @ns.response(422, "Invalid arguments: no job is created", error)
         @ns.response(503, "The job cannot be queued now (broker or records unreachable)", error)
         @ns.response(501, "The model does not implement train", error)
@@ -145,8 +154,8 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
             """Start a training job; arguments come from the query string, a form or JSON."""
             jobs.check()
             job = jobs.submit(parse_arguments(spec))
-            document = jobs.document(job)
-            return document, 202, {"Location": document["links"][0]["href"]}
+            location = {"Location": jobs.url(job)}
+            return jobs.document(job), submitted, location
 
     @ns.route("/train/<string:job_id>", doc=documented)
     @ns.param("job_id", "the job id")
@@ -203,6 +212,7 @@ class TrainingJobs:
         self.record = record
         self.backend = backend
         self.store = backend.store
+        self.deepaas = is_deepaas(record)  # answered in DEEPaaS's shapes
 
     def check(self) -> None:
         """Raise the 501 when the model does not train."""
@@ -242,15 +252,23 @@ class TrainingJobs:
             ) from error
         return job
 
+    @staticmethod
+    def url(job: Job) -> str:
+        """The job's URL."""
+        return link("self", f"/v2/models/{job.model}/train/{job.id}")["href"]
+
     def document(self, job: Job) -> dict:
-        """The job as the API shows it."""
+        """The job as the API shows it (as DEEPaaS does, for DEEPaaS models)."""
+        args = describe(self.record.train_args, job.args)
+        if self.deepaas:
+            return training_job(job, args)
         path = f"/v2/models/{job.model}/train/{job.id}"
         end = job.finished if job.finished is not None else time.time()
         return {
             "id": job.id,
             "model": job.model,
             "status": job.status,
-            "args": describe(self.record.train_args, job.args),
+            "args": args,
             "created": _time(job.created),
             "started": _time(job.started),
             "finished": _time(job.finished),

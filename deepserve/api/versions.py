@@ -15,12 +15,14 @@ def link(rel: str, path: str, **extra: str) -> dict:
 
 
 def v2_version() -> dict:
-    """The v2 version object."""
+    """The v2 version object; ``version`` is its status, as in DEEPaaS."""
     return {
         "id": "v2",
-        "version": "v2",
-        "status": "stable",
-        "links": [link("self", "/v2/"), link("models", "/v2/models/")],
+        "version": "stable",
+        "links": [
+            link("self", "/v2/", type="application/json"),
+            link("models", "/v2/models/", type="application/json"),
+        ],
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .install import install
 from .listing import list_models
 from .openapi import openapi
 from .predict import predict
@@ -18,5 +19,5 @@ def main() -> None:
     """Serve machine-learning models over a REST API."""
 
 
-for command in (run, worker, list_models, predict, openapi):
+for command in (run, worker, list_models, predict, openapi, install):
     main.add_command(command)

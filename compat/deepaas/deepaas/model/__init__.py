@@ -1,0 +1,1 @@
+"""DEEPaaS model contracts (only v2 exists)."""

@@ -1,0 +1,1 @@
+"""The DEEPaaS v2 model contract: ``base.BaseModel`` and ``wrapper.UploadedFile``."""

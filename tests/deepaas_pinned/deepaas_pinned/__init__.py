@@ -1,0 +1,1 @@
+"""A DEEPaaS model with DEEPaaS-era requirements (see README.md)."""

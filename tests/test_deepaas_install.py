@@ -1,0 +1,86 @@
+"""``deepserve install``: a DEEPaaS model whose requirements pin DEEPaaS's stack installs next to
+deepserve, by the command docs/deepaas.md gives, and serves.
+
+The model (``tests/deepaas_pinned``) goes into a scratch environment layered over the test venv
+(whose packages it sees, and never changes): what pip installs lands in the scratch one.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+import requests
+
+from deepserve.cli.install import DEEPAAS_STACK, deepserve_requirements, requirements_of
+
+PINNED = Path(__file__).parent / "deepaas_pinned"
+IMAGE = b"\x89PNG\r\n\x1a\n pixels"
+
+
+def scratch_environment(path: Path) -> Path:
+    """A venv that also sees the test venv's packages; returns its ``deepserve`` command."""
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
+    python = path / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    layer = f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n"
+    (Path(purelib) / "test-venv.pth").write_text(layer)
+    command = path / "bin" / "deepserve"
+    command.write_text(f"#!{python}\nfrom deepserve.cli import main\nmain()\n")
+    command.chmod(0o755)
+    return command
+
+
+def test_requirements_left_out_and_constraints():
+    item = {
+        "requires_dist": [
+            "deepaas>=2.1.0",
+            "webargs~=5.5.3",
+            "marshmallow<4",
+            "pytest; extra == 'test'",
+        ]
+    }
+    requirements = requirements_of(item)
+    assert [str(r) for r in requirements] == ["deepaas>=2.1.0", "webargs~=5.5.3", "marshmallow<4"]
+    assert [r.name for r in requirements if r.name.lower() not in DEEPAAS_STACK] == ["marshmallow"]
+    constraints = deepserve_requirements()
+    assert "webargs>=8.4" in constraints and not any("pytest" in c for c in constraints)
+
+
+@pytest.mark.e2e
+def test_a_model_pinning_old_webargs_installs_and_serves(tmp_path, run_server):
+    deepserve = scratch_environment(tmp_path / "venv")
+    installed = subprocess.run(
+        [str(deepserve), "install", "-e", str(PINNED)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert "left out webargs~=5.5.3" in installed.stdout
+    versions = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "python"), "-c",
+         "import importlib.metadata as m; print(m.version('webargs'), m.version('marshmallow'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert versions[0].startswith("8.") and versions[1].startswith("3.")  # kept; chosen
+
+    server = run_server("--model", "deepaas-pinned", program=deepserve)
+    url = server.url + "/v2/models/deepaas-pinned/predict/"
+    files = {"image": ("cat.png", io.BytesIO(IMAGE), "image/png")}
+    labelled = requests.post(url, files=files, timeout=30)
+    assert labelled.status_code == 200, labelled.text
+    assert labelled.json() == {"label": "cat", "threshold": 0.5, "original_filename": "cat.png"}
+    files = {"image": ("cat.png", io.BytesIO(IMAGE), "image/png")}
+    image = requests.post(url, files=files, headers={"Accept": "image/*"}, timeout=30)
+    # the upload's temporary name tells no image type: the range, as DEEPaaS answers it
+    assert (image.headers["Content-Type"], image.content) == ("image/*", IMAGE)
