@@ -6,6 +6,7 @@ arguments, so it is served on marshmallow 3 and rejected (with the reason) on ma
 
 from __future__ import annotations
 
+import datetime
 import glob
 import importlib
 import importlib.metadata
@@ -20,10 +21,16 @@ import zipfile
 
 import pytest
 import requests
+from marshmallow import ValidationError, fields
 from openapi_spec_validator import validate
 
 from deepserve.api import create_app
+from deepserve.api.deepaas import marshmallow3_dates, training_job
+from deepserve.arguments import response_schema
+from deepserve.cli.install import ensure_compat
 from deepserve.deepaas import GROUP as DEEPAAS_GROUP
+from deepserve.deepaas import installed_deepaas, is_compat, load_hint
+from deepserve.jobs.store import Job
 from deepserve.loading import GROUP, discover
 from deepserve.outputs import content_type
 
@@ -432,3 +439,84 @@ def test_legacy_model_served_by_a_real_server(run_server):
     with zipfile.ZipFile(io.BytesIO(response.content)) as zipped:
         assert zipped.read("a.txt") == b"abc"
     assert "uses marshmallow 3 conventions" in server.output()
+
+
+# -- DEEPaaS shapes, compatibility package -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "shown", "extra"),
+    [
+        ("queued", "running", set()),  # DEEPaaS has no queue
+        ("running", "running", set()),
+        ("done", "done", {"result"}),
+        ("error", "error", {"message"}),
+        ("interrupted", "error", {"message"}),  # its process died
+        ("cancelled", "cancelled", set()),
+    ],
+)
+def test_training_jobs_show_deepaas_statuses(status, shown, extra):
+    created = datetime.datetime(2024, 5, 1, 12, 0, 0, 250000).timestamp()
+    job = Job(
+        "ab" * 16, "m", status, {"epochs": 2}, created, created + 1, created + 61.5, result=7,
+        error="boom" if status == "error" else None,
+    )  # fmt: skip
+    document = training_job(job, {"epochs": 2})
+    assert set(document) == {"date", "args", "uuid", "status"} | extra
+    assert (document["status"], document["date"]) == (shown, "2024-05-01 12:00:00.250000")
+    if status == "done":
+        assert document["result"] == {
+            "output": 7,
+            "finish_date": "2024-05-01 12:01:01.750000",
+            "duration": "0:01:01.500000",
+        }
+    if extra == {"message"}:
+        assert document["message"] == ("boom" if status == "error" else "interrupted")
+
+
+def test_response_schema_reads_dates_as_marshmallow_3_did():
+    schema = response_schema(
+        {
+            "day": fields.Date(),
+            "when": fields.List(fields.Nested({"at": fields.DateTime(required=True)})),
+        },
+        "dates",
+    )
+    output = {"day": "2019-01-1", "when": [{"at": "2019-1-02T3:04:05"}]}
+    marshmallow3_dates(schema).load(output)
+    with pytest.raises(ValidationError):
+        marshmallow3_dates(schema).load({"day": "January"})
+    if MARSHMALLOW_4:
+        with pytest.raises(ValidationError):  # the model's own schema is left as it was
+            schema.load(output)
+
+
+def test_the_installed_deepaas_is_the_compatibility_package():
+    import deepaas
+    from deepaas.model.v2.base import BaseModel
+    from deepaas.model.v2.wrapper import UploadedFile
+
+    assert deepaas.DEEPSERVE_COMPAT is True and is_compat(installed_deepaas())
+    assert UploadedFile(name="a").filename is None  # DEEPaaS's defaults
+    with pytest.raises(TypeError):  # every method is abstract, as in DEEPaaS
+        type("Half", (BaseModel,), {"predict": lambda self, **kw: kw})()
+
+
+def test_a_real_deepaas_is_never_replaced(tmp_path, monkeypatch, capsys):
+    # a real DEEPaaS's metadata ahead on the path, as if pip had installed it
+    (tmp_path / "deepaas-2.6.0.dist-info").mkdir()
+    (tmp_path / "deepaas-2.6.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: deepaas\nVersion: 2.6.0\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert installed_deepaas() == "2.6.0" and not is_compat("2.6.0")
+    ensure_compat()  # would run pip if it meant to install anything
+    assert capsys.readouterr().out == (
+        "DEEPaaS 2.6.0 is installed: its own 'deepaas' package is kept\n"
+    )
+
+
+def test_a_missing_deepaas_says_where_to_get_it():
+    error = ModuleNotFoundError("No module named 'deepaas'", name="deepaas")
+    assert "deepserve install" in load_hint(error) and "docs/deepaas.md" in load_hint(error)
+    assert load_hint(ModuleNotFoundError("No module named 'torch'", name="torch")) == ""
