@@ -520,3 +520,28 @@ def test_a_missing_deepaas_says_where_to_get_it():
     error = ModuleNotFoundError("No module named 'deepaas'", name="deepaas")
     assert "deepserve install" in load_hint(error) and "docs/deepaas.md" in load_hint(error)
     assert load_hint(ModuleNotFoundError("No module named 'torch'", name="torch")) == ""
+
+
+def test_metadata_enum_only_documents(client):
+    # docs/deepaas.md row "metadata={"enum": [...]}": documentation only, as in DEEPaaS
+    response = client.post("/v2/models/deepaas-class/predict/", data=image_upload(style="odd"))
+    assert (response.status_code, response.get_json()["style"]) == (200, "odd")
+
+
+def test_a_train_raising_an_http_error_ends_as_error(discovery, tmp_path, start_supervisor, wait):
+    # docs/deepaas.md rows "a train that raises an HTTP error" and "GET .../train/ options"
+    start_supervisor("--data-dir", str(tmp_path), "deepaas-class")
+    client = create_app(discovery.models, data_dir=tmp_path).test_client()
+    url = "/v2/models/deepaas-class/train/"
+    failing = client.post(url, data={"fail": "true"}).get_json()
+    succeeding = client.post(url).get_json()
+
+    def finished(job):
+        found = client.get(url + job["uuid"]).get_json()
+        return found if found["status"] in ("done", "error") else None
+
+    assert wait(lambda: finished(failing))["message"] == "no training data"
+    assert wait(lambda: finished(succeeding))["result"]["output"] == {"trained": True}
+    errors = client.get(url, query_string={"status": "error"}).get_json()
+    assert [job["uuid"] for job in errors] == [failing["uuid"]]
+    assert len(client.get(url, query_string={"limit": 1}).get_json()) == 1

@@ -76,6 +76,16 @@ class ImageModel:
             ),
         }
 
+    def get_train_args(self):
+        """Whether to fail, the DEEPaaS way."""
+        return {"fail": fields.Bool(load_default=False)}
+
+    def train(self, **kwargs):
+        """Fail with an HTTP error (DEEPaaS leaves such a job running for ever), or succeed."""
+        if kwargs["fail"]:
+            raise HTTPBadRequest(reason="no training data")
+        return {"trained": True}
+
     def predict(self, **kwargs):
         """Answer in the media type ``accept``."""
         image = kwargs["image"]
