@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -312,6 +313,15 @@ def test_what_the_deepaas_gradio_ui_does_works(deepaas_test_client):
             assert response.data.startswith(b"data:image/png;base64,")
     metadata = client.get(f"{Path(path).parent}/").get_json()
     assert metadata["name"] == upstream.TEST_MODEL and metadata["description"]
+
+
+def test_cli_predict_gives_the_output_as_it_is(cli, test_model_path, tmp_path):
+    data = tmp_path / upstream.DATA[0]
+    data.write_text(upstream.DATA[1])
+    env = {**os.environ, "PYTHONPATH": str(test_model_path)}
+    result = cli("predict", upstream.TEST_MODEL, "--data", str(data), "--parameter", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == RECORDED["predict"]["body"]
 
 
 # -- a real server ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import click
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MIMEAccept, MultiDict
 
+from ..api.deepaas import Predictor, is_deepaas
 from ..api.responses import is_json
 from ..arguments import ArgumentSpec
 from ..errors import APIError, ArgumentError
@@ -44,7 +45,10 @@ def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
             record.warm()
         output = record.predict(args, chosen)
         if is_json(chosen):
-            _write(prediction_document(record, output).encode() + b"\n", output_file)
+            # a DEEPaaS model's document is its output as it is, as over HTTP
+            document = Predictor(record).document if is_deepaas(record) else None
+            text = document(output) if document else prediction_document(record, output)
+            _write(text.encode() + b"\n", output_file)
         elif output_file is None:
             raise APIError(400, f"{chosen} output needs --output-file")
         else:
