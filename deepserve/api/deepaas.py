@@ -6,9 +6,9 @@ A DEEPaaS client (its Swagger page, the ``deepaas_ui`` Gradio UI, scripts) reads
   else ``{"status": "OK", "predictions": ...}``; ``accept`` from the query or the form when the
   model's field does not say ``location: headers``; the response definition
   ``ModelPredictionResponse`` in the spec;
-- training: a job as ``{"date", "args", "uuid", "status"}`` plus ``result``
-  (``{"output", "finish_date", "duration"}``) or ``message``; the list as a bare array; ``200``
-  to a ``POST``.
+- training: a job with DEEPaaS's ``{"date", "args", "uuid", "status"}``, plus ``result``
+  (``{"output", "finish_date", "duration"}``) or ``message`` (and deepserve's other fields);
+  the list as a bare array; ``200`` to a ``POST``.
 
 Everything else (routes, errors, the job machinery) is deepserve's.
 """
@@ -73,51 +73,42 @@ class Predictor:
         return checked_json(self.record, output)
 
 
-_TEXT = {"type": "string"}
-#: A training job as DEEPaaS shows it, for the spec.
-DEEPAAS_JOB = {
-    "type": "object",
-    "required": ["date", "args", "uuid", "status"],
-    "properties": {
-        "date": {
-            **_TEXT,
-            "description": "creation time, server-local `YYYY-MM-DD HH:MM:SS.ffffff`",
-        },
-        "args": {"type": "object", "description": "the train arguments"},
-        "uuid": {**_TEXT, "description": "the job id (32 hexadecimal digits)"},
-        "status": {**_TEXT, "enum": ["running", "done", "error", "cancelled"]},
-        "message": {**_TEXT, "description": "why the job failed"},
-        "result": {
-            "type": "object",
-            "properties": {
-                "output": {"description": "what train returned"},
-                "finish_date": _TEXT,
-                "duration": {**_TEXT, "description": "`H:MM:SS.ffffff` from creation to end"},
-            },
-        },
-    },
-}
-
-
-def training_job(job: Job, args: dict) -> dict:
-    """A training job as DEEPaaS shows it (``args`` as deepserve describes them)."""
-    created = datetime.datetime.fromtimestamp(job.created)
-    document = {
-        "date": str(created),
-        "args": args,
-        "uuid": job.id,
-        "status": _STATUSES.get(job.status, job.status),
-    }
-    if document["status"] == "error":
-        document["message"] = job.error or job.message or job.status
+def training_job(job: Job, document: dict) -> dict:
+    """A training job as DEEPaaS shows it, on top of deepserve's ``document`` of it (whose
+    other fields, such as ``id``, ``links`` and ``progress``, deepserve's GUI and client read):
+    DEEPaaS's statuses, ``result`` as ``{"output", "finish_date", "duration"}``, ``message``."""
+    shown = {**document, "status": _STATUSES.get(job.status, job.status)}
+    if shown["status"] == "error":
+        shown["message"] = job.error or job.message or job.status
     if job.status == "done" and job.finished is not None:
+        created = datetime.datetime.fromtimestamp(job.created)
         finished = datetime.datetime.fromtimestamp(job.finished)
-        document["result"] = {
+        shown["result"] = {
             "output": job.result,
             "finish_date": str(finished),
             "duration": str(finished - created),
         }
-    return document
+    return shown
+
+
+def deepaas_job_schema(job_schema: dict) -> dict:
+    """The spec of :func:`training_job`'s answer, from that of deepserve's job."""
+    text = {"type": "string"}
+    properties = {
+        **job_schema["properties"],
+        "status": {**text, "enum": ["running", "done", "error", "cancelled"]},
+        "message": {**text, "x-nullable": True, "description": "why the job failed"},
+        "result": {
+            "description": "for a done job",
+            "x-nullable": True,
+            "properties": {
+                "output": {"description": "what train returned"},
+                "finish_date": {**text, "description": "server-local time"},
+                "duration": {**text, "description": "`H:MM:SS.ffffff` from creation to end"},
+            },
+        },
+    }
+    return {**job_schema, "properties": properties}
 
 
 # -- marshmallow 3's date formats ------------------------------------------------------------

@@ -26,7 +26,7 @@ from ..jobs.arguments import describe, pack
 from ..jobs.backend import JobBackend
 from ..jobs.store import ERROR, QUEUED, STATUSES, Job
 from ..record import ModelRecord
-from .deepaas import DEEPAAS_JOB, is_deepaas, training_job
+from .deepaas import deepaas_job_schema, is_deepaas, training_job
 from .docs import LINK, copy_parameters, error_model
 from .parsing import parse_arguments
 from .versions import link
@@ -118,9 +118,10 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
     store = backend.store
     jobs = TrainingJobs(record, backend)
     if jobs.deepaas:
-        job_model = api.schema_model("DeepaasTrainingJob", DEEPAAS_JOB)
+        deepaas_job = deepaas_job_schema(JOB)
+        job_model = api.schema_model("DeepaasTrainingJob", deepaas_job)
         job_list = api.schema_model(
-            "DeepaasTrainingJobList", {"type": "array", "items": DEEPAAS_JOB}
+            "DeepaasTrainingJobList", {"type": "array", "items": deepaas_job}
         )
     else:
         job_model = api.schema_model("TrainingJob", JOB)
@@ -259,16 +260,13 @@ class TrainingJobs:
 
     def document(self, job: Job) -> dict:
         """The job as the API shows it (as DEEPaaS does, for DEEPaaS models)."""
-        args = describe(self.record.train_args, job.args)
-        if self.deepaas:
-            return training_job(job, args)
         path = f"/v2/models/{job.model}/train/{job.id}"
         end = job.finished if job.finished is not None else time.time()
-        return {
+        document = {
             "id": job.id,
             "model": job.model,
             "status": job.status,
-            "args": args,
+            "args": describe(self.record.train_args, job.args),
             "created": _time(job.created),
             "started": _time(job.started),
             "finished": _time(job.finished),
@@ -282,6 +280,7 @@ class TrainingJobs:
             "uuid": job.id,
             "date": str(datetime.datetime.fromtimestamp(job.created)),
         }
+        return training_job(job, document) if self.deepaas else document
 
 
 def _records_reachable(view):

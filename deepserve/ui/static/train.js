@@ -118,7 +118,8 @@ export function trainPanel(spec, trainURL) {
   async function load() {
     let jobs;
     try {
-      jobs = (await getJSON(trainURL)).jobs;
+      const listed = await getJSON(trainURL);
+      jobs = Array.isArray(listed) ? listed : listed.jobs; // DEEPaaS models: a bare array
     } catch (error) {
       jobsList.replaceChildren(el("p", { class: "form-error" }, error.message));
       return;
