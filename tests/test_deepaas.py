@@ -422,7 +422,7 @@ def test_legacy_model_trains_as_a_job_with_deepaas_fields(
         return job if job["status"] in ("done", "error") else None
 
     job = wait(done)
-    assert (job["status"], job["result"]) == ("done", {"epochs": 2}), job
+    assert (job["status"], job["result"]["output"]) == ("done", {"epochs": 2}), job
 
 
 @needs_marshmallow_3
