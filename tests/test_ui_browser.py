@@ -355,6 +355,18 @@ def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
     screenshot(page, "widgets-train-laptop")
 
 
+def test_training_a_deepaas_model_whose_jobs_come_in_deepaas_shapes(page, run_server, tmp_path):
+    server = run_server("--model", "deepaas-class", env={"DEEPSERVE_DATA_DIR": str(tmp_path)})
+    open_model(page, server.url, "deepaas-class", "train")
+    page.get_by_role("button", name="Start training").click()
+    job = page.locator("section.job")
+    expect(job.locator(".badge")).to_have_text("done")
+    result = job.locator(".tree").first  # DEEPaaS's result, the model's output within
+    expect(result).to_contain_text("finish_date")
+    expect(result).to_contain_text("trained: true")
+    expect(page.locator(".jobs tbody tr")).to_have_count(1)  # from the bare array
+
+
 def test_access_token_is_sent_with_every_request(page, server):
     page.goto(server.url + "/ui/")
     page.get_by_text("Access token").click()
