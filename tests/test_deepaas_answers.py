@@ -344,3 +344,12 @@ def test_a_real_server_answers_as_deepaas(run_server, test_model_path):
     assert train.status_code == 200 and train.json()["status"] == "running"
     listed = requests.get(url.replace("predict/", "train/"), timeout=30).json()
     assert [job["uuid"] for job in listed] == [train.json()["uuid"]]
+
+
+def test_routes_deepaas_has_and_deepserve_does_not(deepaas_test_client):
+    # docs/deepaas.md rows "GET /v2/debug/" and "GET /ui"
+    debug = deepaas_test_client.get("/v2/debug/")
+    assert (debug.status_code, debug.mimetype) == (404, "application/json")
+    assert "/v2/debug/" in RECORDED["spec"]["body"]["paths"]
+    ui = deepaas_test_client.get("/ui")
+    assert ui.status_code == 308 and ui.headers["Location"].endswith("/ui/")
