@@ -497,6 +497,7 @@ def test_the_installed_deepaas_is_the_compatibility_package():
     from deepaas.model.v2.wrapper import UploadedFile
 
     assert deepaas.DEEPSERVE_COMPAT is True and is_compat(installed_deepaas())
+    assert deepaas.__version__ == installed_deepaas()
     assert UploadedFile(name="a").filename is None  # DEEPaaS's defaults
     with pytest.raises(TypeError):  # every method is abstract, as in DEEPaaS
         type("Half", (BaseModel,), {"predict": lambda self, **kw: kw})()
