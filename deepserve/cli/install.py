@@ -76,7 +76,6 @@ def ensure_compat() -> None:
 
 def pip(*args: str) -> None:
     """Run pip in this environment; its failure is the command's."""
-    command = [sys.executable, "-m", "pip", *args]
-    click.echo("$ " + " ".join(command[1:]))
-    if subprocess.run(command).returncode:
+    click.echo("$ pip " + " ".join(args))
+    if subprocess.run([sys.executable, "-m", "pip", *args]).returncode:
         raise click.ClickException(f"pip {args[0]} failed")
