@@ -132,7 +132,8 @@ def adapt(target: Any, name: str) -> DeepaasModel:
 
 
 def accept_media_types(field: Any) -> tuple[str, ...]:
-    """The media types an ``accept`` argument offers, its default first.
+    """The media types an ``accept`` argument offers, the default (as in DEEPaaS: the first
+    choice) first.
 
     DEEPaaS reads them from ``validate=OneOf([...])``; ``metadata={"enum": [...]}`` works too.
     """
@@ -149,8 +150,7 @@ def accept_media_types(field: Any) -> tuple[str, ...]:
             f"the '{ACCEPT}' predict argument must list the media types predict can return, "
             "with validate=OneOf([...]) or metadata={'enum': [...]}"
         )
-    default = field.load_default if field.load_default in choices else choices[0]
-    types = tuple(dict.fromkeys([default, *choices]))
+    types = tuple(dict.fromkeys(choices))  # the first is the default, whatever load_default
     for media_type in types:
         if not is_media_type(media_type):
             raise DeclarationError(

@@ -22,6 +22,7 @@ import zipfile
 import pytest
 import requests
 from marshmallow import ValidationError, fields
+from marshmallow.validate import OneOf
 from openapi_spec_validator import validate
 
 from deepserve.api import create_app
@@ -29,7 +30,7 @@ from deepserve.api.deepaas import marshmallow3_dates, training_job
 from deepserve.arguments import response_schema
 from deepserve.cli.install import ensure_compat
 from deepserve.deepaas import GROUP as DEEPAAS_GROUP
-from deepserve.deepaas import installed_deepaas, is_compat, load_hint
+from deepserve.deepaas import accept_media_types, installed_deepaas, is_compat, load_hint
 from deepserve.jobs.store import Job
 from deepserve.loading import GROUP, discover
 from deepserve.outputs import content_type
@@ -546,3 +547,10 @@ def test_a_train_raising_an_http_error_ends_as_error(discovery, tmp_path, start_
     errors = client.get(url, query_string={"status": "error"}).get_json()
     assert [job["uuid"] for job in errors] == [failing["uuid"]]
     assert len(client.get(url, query_string={"limit": 1}).get_json()) == 1
+
+
+def test_the_first_accept_choice_is_the_default_as_in_deepaas():
+    declared = fields.Str(
+        load_default="text/plain", validate=OneOf(["application/json", "text/plain"])
+    )
+    assert accept_media_types(declared) == ("application/json", "text/plain")
