@@ -554,3 +554,12 @@ def test_the_first_accept_choice_is_the_default_as_in_deepaas():
         load_default="text/plain", validate=OneOf(["application/json", "text/plain"])
     )
     assert accept_media_types(declared) == ("application/json", "text/plain")
+
+
+def test_deepserve_models_keep_deepserve_shapes(client):
+    assert "jobs" in client.get("/v2/models/trainer/train/").get_json()
+    assert isinstance(client.get("/v2/models/deepaas-class/train/").get_json(), list)
+    spec = client.get("/swagger.json").get_json()
+    for model, status in (("trainer", "202"), ("deepaas-class", "200")):
+        assert status in spec["paths"][f"/v2/models/{model}/train/"]["post"]["responses"]
+    assert "echo.prediction" in spec["definitions"]
