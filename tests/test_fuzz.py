@@ -19,8 +19,9 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
 SCHEMATHESIS = Path(sysconfig.get_path("scripts")) / "schemathesis"
-# Not `failing` and `badoutput` (their 500s are what they test) nor `slow` (time).
-MODELS = ("echo", "instance", "module", "files", "media", "iris")
+# Not `failing` and `badoutput` (their 500s are what they test) nor `slow` (time);
+# `deepaas-query` answers in DEEPaaS's shapes (`accept` from the query or form).
+MODELS = ("echo", "instance", "module", "files", "media", "iris", "deepaas-query")
 EXAMPLES_PER_OPERATION = 50
 # Form fields are strings: schemathesis's "negative" form data (null, a list of one item, a
 # missing body when every argument is optional) is often a valid request, so this check would
