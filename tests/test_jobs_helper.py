@@ -84,6 +84,22 @@ def test_a_dead_helper_is_logged_and_restarted_with_back_off(store, helpers, wai
     ]
 
 
+def test_a_helper_that_cannot_be_started_again_is_retried(store, helpers, wait, gone, caplog):
+    helper = LocalBackend(store).helper(["trainer"], "warning", "text")
+    helpers(helper)
+    helper.start()
+    command = helper.command
+    helper.command = [str(store.data_dir / "no-such-python"), *command[1:]]
+    dead = kill(helper, wait, gone)
+    with caplog.at_level(logging.ERROR, logger="deepserve"):
+        wait(lambda: helper.watch() or len(caplog.messages) == 2)
+    assert caplog.messages[1].startswith("cannot restart the job supervisor ([Errno 2] ")
+    assert caplog.messages[1].endswith("; retrying in 2 s")
+    assert helper.outage().reason == "the job supervisor was killed by SIGKILL"
+    helper.command = command
+    restarted(helper, wait, dead)
+
+
 def test_while_the_supervisor_is_down_readiness_and_submissions_say_so(
     discovery, store, helpers, wait, gone
 ):

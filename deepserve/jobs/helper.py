@@ -98,10 +98,7 @@ class HelperProcess:
             return
         if time.monotonic() - self._started_at >= STABLE_AFTER:
             self._backoff = FIRST_BACKOFF
-        delay, self._backoff = self._backoff, min(self._backoff * 2, MAX_BACKOFF)
-        self._ended = (self.process.returncode, delay)
-        now = time.time()
-        self._publish(0, self.process.returncode, now, now + delay)
+        self._ended = (self.process.returncode, self._plan_restart(self.process.returncode))
 
     def watch(self) -> None:
         """Log the helper's death, and restart it when its back-off is over."""
@@ -115,11 +112,24 @@ class HelperProcess:
                 "the %s (pid %s) %s; restarting it in %g s",
                 self.name, self.process.pid, describe_exit(code), delay,
             )  # fmt: skip
-        if time.time() >= self._read()[3]:
-            self._ended = None
-            self._logged = False
+        if time.time() < self._read()[3]:
+            return
+        try:
             self.start(previous_exit=describe_exit(code))
-            log.info("the %s restarted, pid %s", self.name, self.process.pid)
+        except OSError as error:  # no process could be made (memory, process limits)
+            delay = self._plan_restart(code)
+            log.error("cannot restart the %s (%s); retrying in %g s", self.name, error, delay)
+            return
+        self._ended = None
+        self._logged = False
+        log.info("the %s restarted, pid %s", self.name, self.process.pid)
+
+    def _plan_restart(self, returncode: int) -> float:
+        """Publish that the helper is down, and when it restarts; return the delay."""
+        delay, self._backoff = self._backoff, min(self._backoff * 2, MAX_BACKOFF)
+        now = time.time()
+        self._publish(0, returncode, now, now + delay)
+        return delay
 
     def stop(self, timeout: float = STOP_GRACE + 5) -> None:
         """Ask the helper to stop (SIGTERM); kill it if it does not."""
