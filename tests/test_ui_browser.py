@@ -355,6 +355,24 @@ def test_training_jobs_run_to_the_end_and_can_be_cancelled(page, server):
     screenshot(page, "widgets-train-laptop")
 
 
+def test_a_queued_job_that_another_server_keeps_from_starting_says_why(page, run_server, tmp_path):
+    shared = ["--data-dir", str(tmp_path / "data")]
+    first = run_server("--model", "iris", *shared)  # its supervisor holds the data directory
+    second = run_server("--model", "widgets", *shared)
+    open_model(page, second.url, "widgets", "train")
+    page.locator("#train-steps").fill("1")
+    page.get_by_role("button", name="Start training").click()
+    job = page.locator("section.job")
+    expect(job.locator(".badge")).to_have_text("queued")
+    expect(job.locator(".progress-line")).to_contain_text(
+        f"Another server (pid {first.process.pid}) holds the job supervisor lock"
+    )
+    expect(job.locator(".progress-line")).to_contain_text("does not serve model 'widgets'")
+    screenshot(page, "widgets-train-waiting")
+    first.stop()  # the second server's supervisor takes over
+    expect(job.locator(".badge")).to_have_text("done")
+
+
 def test_access_token_is_sent_with_every_request(page, server):
     page.goto(server.url + "/ui/")
     page.get_by_text("Access token").click()
