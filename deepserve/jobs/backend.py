@@ -115,7 +115,7 @@ class LocalBackend(JobBackend):
         if outage is not None:
             return (
                 f"The job waits: {outage.reason} and is restarted in "
-                f"{math.ceil(outage.retry_after)} s."
+                f"{max(1, math.ceil(outage.retry_after))} s."
             )
         where = self.store.data_dir
         running = presence.current(self.store.jobs_dir / presence.FILE_NAME)
