@@ -26,8 +26,9 @@ $(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg tests/deepaas_models/s
 	touch $@
 
 ## serve: install deepserve and the example models, then serve them on http://$(HOST):$(PORT)/
+## (training jobs and trained models in .data/, so that no other server shares them)
 serve: $(SERVE_VENV)/.installed
-	$(SERVE_VENV)/bin/deepserve run --host $(HOST) --port $(PORT) --workers 2
+	$(SERVE_VENV)/bin/deepserve run --host $(HOST) --port $(PORT) --workers 2 --data-dir .data
 
 ## test: install deepserve, the test models and the examples, lint, and run the whole suite
 test: $(TEST_VENV)/.installed lint

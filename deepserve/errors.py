@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -36,3 +37,15 @@ class NotSupported(APIError):
     def __init__(self, model: str, method: str, detail: str = "") -> None:
         message = f"Model '{model}' does not implement {method}"
         super().__init__(501, f"{message}: {detail}" if detail else f"{message}.")
+
+
+class TryLater(APIError):
+    """The request cannot be served now (503, 429); ``Retry-After`` says in how many seconds
+    to try again."""
+
+    def __init__(self, code: int, message: str, retry_after: float) -> None:
+        super().__init__(code, message)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    def get_headers(self, environ=None, scope=None) -> list[tuple[str, str]]:
+        return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after))]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 import flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from . import metrics
-from .jobs.process import HelperProcess
+from .jobs.helper import HelperProcess
 from .logs import ACCESS_LOG_FORMAT, AccessLogger, logging_config
 
 log = logging.getLogger("deepserve")
@@ -23,7 +25,8 @@ class Server(BaseApplication):
     process and inherited by every worker on fork; without it, each worker builds its own after
     the fork. Each worker then runs the models' ``warm`` before taking requests. The master also
     starts the training jobs' helper process (``supervisor``, when given: the local job
-    supervisor, or the job maintenance of a Celery set-up) once it listens, and stops it on exit.
+    supervisor, or the job maintenance of a Celery set-up) once it listens, restarts it when it
+    dies (:class:`WatchingArbiter`), and stops it on exit.
     """
 
     def __init__(
@@ -53,6 +56,13 @@ class Server(BaseApplication):
             self.cfg.set("when_ready", self.start_supervisor)
             self.cfg.set("on_exit", self.stop_supervisor)
 
+    def run(self) -> None:
+        """Run the master until it is stopped."""
+        try:
+            WatchingArbiter(self).run()
+        except RuntimeError as error:  # as gunicorn's own run: a bad setting, said briefly
+            sys.exit(f"\nError: {error}\n")
+
     def load(self) -> flask.Flask:
         if not self.preload:
             log.info("loading the models in worker %s", os.getpid())
@@ -75,6 +85,21 @@ class Server(BaseApplication):
     def stop_supervisor(self, arbiter) -> None:
         """Stop the supervisor, which stops the running jobs (they become interrupted)."""
         self.supervisor.stop()
+
+
+class WatchingArbiter(Arbiter):
+    """gunicorn's master, which also watches the server's helper process: it collects the
+    helper's exit status before gunicorn reaps every child, and restarts it from its loop."""
+
+    def reap_workers(self) -> None:
+        if self.app.supervisor is not None:
+            self.app.supervisor.reap()
+        super().reap_workers()
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.app.supervisor is not None:
+            self.app.supervisor.watch()
 
 
 def gunicorn_options(

@@ -14,6 +14,7 @@ def test_run_documents_the_training_options(cli):
     for option, variable in [
         ("--data-dir", "DEEPSERVE_DATA_DIR"),
         ("--max-jobs", "DEEPSERVE_MAX_JOBS"),
+        ("--max-queued-jobs", "DEEPSERVE_MAX_QUEUED_JOBS"),
         ("--job-retention", "DEEPSERVE_JOB_RETENTION"),
     ]:
         assert option in result.stdout and variable in result.stdout
@@ -32,6 +33,12 @@ def test_max_jobs_must_be_positive(cli):
     result = cli("run", "--max-jobs", "0")
     assert result.returncode == 2
     assert "--max-jobs" in result.stderr
+
+
+def test_max_queued_jobs_cannot_be_negative(cli):
+    result = cli("run", "--max-queued-jobs", "-1")
+    assert result.returncode == 2
+    assert "--max-queued-jobs" in result.stderr
 
 
 def test_run_and_worker_document_the_scaling_options(cli):

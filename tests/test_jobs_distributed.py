@@ -5,6 +5,7 @@ directory (all on this machine: see docs/scaling.md for what that does not prove
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import signal
 import subprocess
@@ -74,8 +75,8 @@ class Replica:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def finished(self, wait, job_id: str, model: str = "trainer") -> dict:
-        return wait(lambda: (job := self.get(job_id, model))["status"] in FINISHED and job)
+    def finished(self, wait, job_id: str, model: str = "trainer", timeout: float = 30) -> dict:
+        return wait(lambda: (job := self.get(job_id, model))["status"] in FINISHED and job, timeout)
 
     def training_pid(self, wait, job_id: str) -> int:
         """The process id of a running trainer job (it reports it first thing)."""
@@ -267,3 +268,42 @@ def test_unreachable_job_records_are_a_503(discovery, tmp_path, postgres):
     postgres.allow_connections(url, True)
     assert api.get(train).json == {"jobs": []}
     store.close()
+
+
+def maintenance_pid(server) -> int | None:
+    """The process id of a replica's job maintenance helper (Linux), if it runs."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if parent == server.process.pid and b"deepserve.jobs.maintenance" in command:
+            return int(stat.parent.name)
+    return None
+
+
+def test_a_killed_maintenance_helper_is_restarted_and_the_jobs_heal(cluster, wait, gone):
+    a = cluster.replica()
+    worker = cluster.worker()
+    running = a.submit(mode="sleep", seconds="60")
+    pid = a.training_pid(wait, running)
+    queued = a.submit(mode="ok", label="queued")
+    helper = maintenance_pid(a.server)
+    os.kill(helper, signal.SIGKILL)
+    worker.send_signal(signal.SIGKILL)  # and the job's runner with it
+    wait(lambda: gone(pid), timeout=10)
+
+    interrupted = a.finished(wait, running, timeout=int(HEARTBEAT_TIMEOUT) + 5)
+    assert interrupted["status"] == "interrupted"
+    assert interrupted["error"].startswith("The job's worker sent no heartbeat for 5 seconds")
+    restarted = wait(lambda: (found := maintenance_pid(a.server)) not in (None, helper) and found)
+    log = a.server.output()
+    assert f"[ERROR] the job maintenance (pid {helper}) was killed by SIGKILL" in log
+    assert "job maintenance restarted: the previous one was killed by SIGKILL" in log
+    assert not gone(restarted)
+
+    cluster.worker()
+    assert a.finished(wait, queued)["result"]["label"] == "queued"
+    assert a.finished(wait, a.submit(mode="ok"))["status"] == "done"
+    assert a.server.process.poll() is None  # the same replica throughout

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -35,8 +37,8 @@ class Jobs:
         assert response.status_code == 200, response.text
         return [job["id"] for job in response.json()["jobs"]]
 
-    def finished(self, wait, job_id: str) -> dict:
-        return wait(lambda: (job := self.get(job_id))["status"] in FINISHED and job)
+    def finished(self, wait, job_id: str, timeout: float = 30) -> dict:
+        return wait(lambda: (job := self.get(job_id))["status"] in FINISHED and job, timeout)
 
     def training_pid(self, wait, job_id: str) -> int:
         """The process id of a running job (the trainer model reports it first thing)."""
@@ -135,3 +137,36 @@ def test_predictions_are_answered_while_a_cpu_bound_training_runs(run_server, tm
     assert done["status"] == "done"
     assert "running" in {status for _, status in answers}
     assert {code for code, _ in answers} == {200}
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of process ``pid`` (Linux)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_killed_supervisor_is_restarted_and_the_jobs_heal(run_server, tmp_path, wait, gone):
+    # A timeout the restarted supervisor beats even on a loaded machine: it, not a reader of
+    # the stale heartbeat, interrupts the job, and says how its predecessor ended.
+    server, jobs = serve(run_server, tmp_path, "--heartbeat-timeout", "20")
+    running = jobs.submit(mode="sleep", seconds="60")
+    supervisor = parent_pid(jobs.training_pid(wait, running))
+    queued = jobs.submit(mode="ok", label="queued")
+    os.kill(supervisor, signal.SIGKILL)
+
+    interrupted = jobs.finished(wait, running, timeout=20)  # within the heartbeat timeout
+    assert interrupted["status"] == "interrupted"
+    assert interrupted["error"] == (
+        "The job supervisor was killed by SIGKILL while the job was running."
+    )
+    assert jobs.finished(wait, queued)["status"] == "done"
+
+    def submitted() -> str | None:  # 503 while the supervisor is restarting
+        response = requests.post(jobs.url, data={"mode": "ok", "label": "new"}, timeout=10)
+        assert response.status_code in (202, 503), response.text
+        return response.json()["id"] if response.status_code == 202 else None
+
+    assert jobs.finished(wait, wait(submitted))["result"]["label"] == "new"
+    assert requests.get(server.url + "/v2/health/ready", timeout=10).status_code == 200
+    log = server.output()
+    assert f"[ERROR] the job supervisor (pid {supervisor}) was killed by SIGKILL" in log
+    assert server.process.poll() is None  # the same server throughout

@@ -13,7 +13,16 @@ import sqlalchemy as sa
 from deepserve.errors import ArgumentError
 from deepserve.jobs import logs, wakeup
 from deepserve.jobs.arguments import describe, pack, unpack
-from deepserve.jobs.store import CANCELLED, DONE, ERROR, INTERRUPTED, QUEUED, RUNNING, JobStore
+from deepserve.jobs.store import (
+    CANCELLED,
+    DONE,
+    ERROR,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    JobStore,
+    QueueFull,
+)
 from deepserve.model import UploadedFile
 
 
@@ -119,6 +128,29 @@ def test_finish_changes_only_jobs_in_the_expected_status(store):
     job = store.get(job_id)
     assert (job.status, job.result, job.error) == (DONE, {"accuracy": 0.9}, None)
     assert job.finished >= job.started
+
+
+def test_a_done_job_has_progress_1_whatever_it_reported_last(store):
+    done, failed = add(store, n=2)
+    for job_id in (done, failed):
+        store.claim_job(job_id, "w")
+        store.report(job_id, 0.9, None, "saving")
+    store.finish(done, DONE, result={})
+    store.finish(failed, ERROR, error="disk full")
+    assert (store.get(done).progress, store.get(done).message) == (1.0, "saving")
+    assert store.get(failed).progress == 0.9
+
+
+def test_create_refuses_a_job_beyond_the_queue_bound(store):
+    first, second = add(store, n=2)
+    with pytest.raises(QueueFull) as refused:
+        store.create("third", "other-model", {}, max_queued=2)
+    assert refused.value.limit == 2
+    assert store.get("third") is None
+    store.claim_job(first, "w")  # one queued job left: room for another
+    store.create("third", "m", {}, max_queued=2)
+    assert store.get("third").status == QUEUED
+    store.create("fourth", "m", {})  # no bound
 
 
 def test_finish_refuses_non_json_results(store):

@@ -367,6 +367,24 @@ def test_training_a_deepaas_model_whose_jobs_come_in_deepaas_shapes(page, run_se
     expect(page.locator(".jobs tbody tr")).to_have_count(1)  # from the bare array
 
 
+def test_a_queued_job_that_another_server_keeps_from_starting_says_why(page, run_server, tmp_path):
+    shared = ["--data-dir", str(tmp_path / "data")]
+    first = run_server("--model", "iris", *shared)  # its supervisor holds the data directory
+    second = run_server("--model", "widgets", *shared)
+    open_model(page, second.url, "widgets", "train")
+    page.locator("#train-steps").fill("1")
+    page.get_by_role("button", name="Start training").click()
+    job = page.locator("section.job")
+    expect(job.locator(".badge")).to_have_text("queued")
+    expect(job.locator(".progress-line")).to_contain_text(
+        f"Another server (pid {first.process.pid}) holds the job supervisor lock"
+    )
+    expect(job.locator(".progress-line")).to_contain_text("does not serve model 'widgets'")
+    screenshot(page, "widgets-train-waiting")
+    first.stop()  # the second server's supervisor takes over
+    expect(job.locator(".badge")).to_have_text("done")
+
+
 def test_access_token_is_sent_with_every_request(page, server):
     page.goto(server.url + "/ui/")
     page.get_by_text("Access token").click()

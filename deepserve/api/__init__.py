@@ -89,7 +89,7 @@ def create_app(
     )
     auth.init_app(app, api, settings)
     api.add_namespace(versions_namespace(api))
-    api.add_namespace(health_namespace(api, records, settings))
+    api.add_namespace(health_namespace(api, records, settings, jobs))
     api.add_namespace(models_namespace(api, records))
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))

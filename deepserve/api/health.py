@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from flask_restx import Api, Namespace, Resource
 
+from ..jobs.backend import JobBackend
 from ..record import ModelRecord
 from ..settings import Settings
 
 PREFIX = "/v2/health/"
 
 
-def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -> Namespace:
-    """``/v2/health/live``, ``/v2/health/ready`` and ``/v2/models/<name>/ready``."""
+def health_namespace(
+    api: Api, records: list[ModelRecord], settings: Settings, jobs: JobBackend | None = None
+) -> Namespace:
+    """``/v2/health/live``, ``/v2/health/ready`` and ``/v2/models/<name>/ready``; server
+    readiness also needs the job helper of ``jobs`` to run, when the server has one."""
     ns = Namespace("health", path="/v2", description="Liveness and readiness probes")
     live_model = api.schema_model(
         "Liveness", {"type": "object", "properties": {"live": {"type": "boolean"}}}
@@ -33,6 +37,16 @@ def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -
                     "type": "object",
                     "description": "model name -> ready",
                     "additionalProperties": {"type": "boolean"},
+                },
+                "jobs": {
+                    "type": "object",
+                    "description": "servers whose models train: whether the job helper (the "
+                    "job supervisor, or the Celery job maintenance) runs, else why not",
+                    "required": ["ready", "reason"],
+                    "properties": {
+                        "ready": {"type": "boolean"},
+                        "reason": {"type": "string", "x-nullable": True},
+                    },
                 },
             },
         },
@@ -62,11 +76,17 @@ def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -
     @ns.route("/health/ready")
     class Ready(Resource):
         @ns.response(200, "Every served model is ready", server_model)
-        @ns.response(503, "Some model is not ready yet", server_model)
+        @ns.response(503, "Some model is not ready yet, or the job helper is down", server_model)
         def get(self):
-            """Readiness: every served model is loaded (and warmed) in this process."""
+            """Readiness: every served model is loaded (and warmed) in this process, and the
+            training jobs' helper process runs."""
             models = {record.name: is_ready(record) for record in records}
-            return answer({"ready": all(models.values()), "models": models})
+            body = {"ready": all(models.values()), "models": models}
+            if jobs is not None and jobs.helper_process is not None:
+                outage = jobs.outage()
+                body["jobs"] = {"ready": outage is None, "reason": outage and outage.reason}
+                body["ready"] = body["ready"] and outage is None
+            return answer(body)
 
     def model_ready(record: ModelRecord) -> None:
         @ns.route(f"/models/{record.name}/ready", endpoint=f"ready_{record.name}")

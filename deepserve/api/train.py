@@ -20,11 +20,12 @@ from marshmallow import fields, validate
 from webargs.multidictproxy import MultiDictProxy
 
 from ..arguments import ArgumentSpec
-from ..errors import APIError, ModelError, NotSupported
+from ..errors import APIError, ModelError, NotSupported, TryLater
 from ..jobs import logs
 from ..jobs.arguments import describe, pack
 from ..jobs.backend import JobBackend
-from ..jobs.store import ERROR, QUEUED, STATUSES, Job
+from ..jobs.maintenance import Maintenance
+from ..jobs.store import ERROR, QUEUED, STATUSES, Job, QueueFull
 from ..record import ModelRecord
 from .deepaas import deepaas_job_schema, is_deepaas, training_job
 from .docs import LINK, copy_parameters, error_model
@@ -32,6 +33,9 @@ from .parsing import parse_arguments
 from .versions import link
 
 log = logging.getLogger("deepserve")
+
+#: Seconds a client is told to wait (``Retry-After``) when the job queue is full.
+QUEUE_FULL_RETRY = 10
 
 NULLABLE_TIME = {"type": "string", "format": "date-time", "x-nullable": True}
 
@@ -67,7 +71,8 @@ JOB = {
         "message": {
             "type": "string",
             "x-nullable": True,
-            "description": "the error of a failed job, else the message last reported (DEEPaaS)",
+            "description": "the error of a failed job (DEEPaaS); for a queued job, why it does "
+            "not start if the server knows a reason; else the message last reported",
         },
         "links": {"type": "array", "items": LINK},
         "uuid": {"type": "string", "description": "the job id (DEEPaaS name of `id`)"},
@@ -142,14 +147,20 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
             """List the model's training jobs, newest first."""
             jobs.check()
             query = _load_query(LIST_ARGS)
-            found = store.list(record.name, query["status"], query["limit"], query["offset"])
-            documents = [jobs.document(job) for job in found]
+            found = jobs.list(query["status"], query["limit"], query["offset"])
+            documents = jobs.documents(found)
             return documents if jobs.deepaas else {"jobs": documents}
 
         @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
         @ns.response(submitted, "The job, queued", job_model)
         @ns.response(422, "Invalid arguments: no job is created", error)
-        @ns.response(503, "The job cannot be queued now (broker or records unreachable)", error)
+        @ns.response(429, "Too many jobs are queued (--max-queued-jobs); see Retry-After", error)
+        @ns.response(
+            503,
+            "The job cannot be queued now (the job supervisor is down, the broker or records "
+            "are unreachable)",
+            error,
+        )
         @ns.response(501, "The model does not implement train", error)
         def post(self):
             """Start a training job; arguments come from the query string, a form or JSON."""
@@ -207,13 +218,18 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
 
 
 class TrainingJobs:
-    """The job operations of one model, as the routes need them."""
+    """The job operations of one model, as the routes need them. Reading a running job whose
+    runner stopped sending heartbeats marks it interrupted (so does every reader, not only
+    the supervisor or the maintenance helper, which may be down too)."""
 
     def __init__(self, record: ModelRecord, backend: JobBackend) -> None:
         self.record = record
         self.backend = backend
         self.store = backend.store
         self.deepaas = is_deepaas(record)  # answered in DEEPaaS's shapes
+        self.maintenance = Maintenance(
+            self.store, heartbeat_timeout=backend.heartbeat_timeout, retention_days=0
+        )
 
     def check(self) -> None:
         """Raise the 501 when the model does not train."""
@@ -224,16 +240,39 @@ class TrainingJobs:
         """This model's job ``job_id``; 404 if there is none."""
         self.check()
         job = self.store.get(job_id)
+        if job is not None and self.maintenance.is_stale(job):
+            self.maintenance.interrupt_stale()
+            job = self.store.get(job_id)
         if job is None or job.model != self.record.name:
             raise APIError(404, f"No training job '{job_id}' for model '{self.record.name}'.")
         return job
 
+    def list(self, statuses: list[str], limit: int, offset: int) -> list[Job]:
+        """The model's jobs, newest first (as :meth:`JobStore.list`)."""
+        found = self.store.list(self.record.name, statuses, limit, offset)
+        if any(self.maintenance.is_stale(job) for job in found):
+            self.maintenance.interrupt_stale()
+            found = self.store.list(self.record.name, statuses, limit, offset)
+        return found
+
     def submit(self, args: dict) -> Job:
-        """Queue a job with validated ``args``; its uploaded files move into the job."""
+        """Queue a job with validated ``args``; its uploaded files move into the job. 503
+        while the server's job helper is down, 429 while the queue is full."""
+        outage = self.backend.outage()
+        if outage is not None:
+            message = f"Training jobs cannot be queued now: {outage.reason}; try again later."
+            raise TryLater(503, message, outage.retry_after)
         job_id = uuid.uuid4().hex
         try:
             stored = pack(self.record.train_args, args, self.store.files_dir(job_id))
-            job = self.store.create(job_id, self.record.name, stored)
+            job = self.store.create(job_id, self.record.name, stored, self.backend.max_queued_jobs)
+        except QueueFull as error:
+            self.store.remove_dir(job_id)
+            message = (
+                f"{error.limit} training jobs are queued already, the most this server "
+                "accepts; try again later."
+            )
+            raise TryLater(429, message, QUEUE_FULL_RETRY) from error
         except (TypeError, ValueError) as error:
             self.store.remove_dir(job_id)
             raise ModelError(
@@ -260,6 +299,21 @@ class TrainingJobs:
 
     def document(self, job: Job) -> dict:
         """The job as the API shows it (as DEEPaaS does, for DEEPaaS models)."""
+        return self.documents([job])[0]
+
+    def documents(self, found: list[Job]) -> list[dict]:
+        """The jobs as the API shows them."""
+        queued = any(job.status == QUEUED for job in found)
+        waiting = self.backend.waiting_reason(self.record.name) if queued else None
+        return [self._document(job, waiting) for job in found]
+
+    def _document(self, job: Job, waiting: str | None) -> dict:
+        if job.status == ERROR:
+            message = job.error
+        elif job.status == QUEUED:
+            message = waiting or job.message
+        else:
+            message = job.message
         path = f"/v2/models/{job.model}/train/{job.id}"
         end = job.finished if job.finished is not None else time.time()
         document = {
@@ -275,7 +329,7 @@ class TrainingJobs:
             "error": job.error,
             "progress": job.progress,
             "metrics": job.metrics,
-            "message": job.error if job.status == "error" else job.message,
+            "message": message,
             "links": [link("self", path), link("log", path + "/log")],
             "uuid": job.id,
             "date": str(datetime.datetime.fromtimestamp(job.created)),

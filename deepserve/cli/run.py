@@ -113,6 +113,13 @@ from .options import (
     help="Days a finished training job is kept (0: forever).",
 )
 @option(
+    "--max-queued-jobs",
+    default=100,
+    type=click.IntRange(min=0),
+    help="Training jobs that may wait, queued; more are refused (429) until some start "
+    "(0: no limit).",
+)
+@option(
     "--jobs",
     "job_backend",
     default="local",
@@ -133,6 +140,7 @@ def run(
     no_access_log,
     data_dir,
     max_jobs,
+    max_queued_jobs,
     job_retention,
     job_backend,
     broker,
@@ -175,6 +183,7 @@ def run(
                 job_store(database),
                 broker=broker,
                 max_jobs=max_jobs,
+                max_queued_jobs=max_queued_jobs,
                 retention_days=job_retention,
                 heartbeat_timeout=heartbeat_timeout,
             )

@@ -35,8 +35,9 @@ import sqlalchemy as sa
 
 from ..extras import require
 from .backend import JobBackend
+from .helper import HelperProcess
 from .maintenance import REAP_INTERVAL, Maintenance
-from .process import HelperProcess, JobProcess
+from .process import JobProcess
 from .store import ERROR, INTERRUPTED, QUEUED, Job, JobStore
 
 log = logging.getLogger("deepserve")
@@ -89,8 +90,8 @@ class CeleryBackend(JobBackend):
                 log.warning("job %s: cannot revoke its task", job_id, exc_info=True)
         return status
 
-    def helper(self, models: Sequence[str], log_level: str, log_format: str) -> HelperProcess:
-        return self._helper("deepserve.jobs.maintenance", log_level, log_format)
+    def _new_helper(self, models: Sequence[str], log_level: str, log_format: str) -> HelperProcess:
+        return self._helper("deepserve.jobs.maintenance", "job maintenance", log_level, log_format)
 
 
 class Worker:

@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..logs import FORMATS, logging_config
-from .store import JobStore, database_url
+from .store import RUNNING, Job, JobStore, database_url
 
 log = logging.getLogger("deepserve")
 
@@ -54,15 +54,25 @@ class Maintenance:
         now = time.time()
         if now >= self._next_reap:
             self._next_reap = now + REAP_INTERVAL
-            for job_id in self.store.interrupt_stale(
-                now - self.heartbeat_timeout, self.stale_message
-            ):
-                log.warning("job %s: no heartbeat from its worker: interrupted", job_id)
+            self.interrupt_stale()
         if self.retention and now >= self._next_prune:
             self._next_prune = now + PRUNE_INTERVAL
             removed = self.store.prune(finished_before=now - self.retention)
             if removed:
                 log.info("pruned %d finished jobs", len(removed))
+
+    def interrupt_stale(self) -> list[str]:
+        """Interrupt the running jobs whose runner sent no heartbeat for the timeout; return
+        their ids."""
+        ids = self.store.interrupt_stale(time.time() - self.heartbeat_timeout, self.stale_message)
+        for job_id in ids:
+            log.warning("job %s: no heartbeat from its worker: interrupted", job_id)
+        return ids
+
+    def is_stale(self, job: Job) -> bool:
+        """Whether ``job`` runs without a recent heartbeat (:meth:`interrupt_stale` ends it)."""
+        limit = time.time() - self.heartbeat_timeout
+        return job.status == RUNNING and (job.heartbeat is None or job.heartbeat < limit)
 
     def run(self, stopped: Callable[[], bool]) -> None:
         """Do the upkeep until ``stopped()`` (which waits a moment, then says) is true."""
@@ -77,11 +87,14 @@ class Maintenance:
 
 def options(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line of a helper process (``parser`` holds its own arguments; see
-    :class:`~.process.HelperProcess`) and set up its logging."""
+    :class:`~.helper.HelperProcess`) and set up its logging."""
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--retention-days", type=float, default=30)
     parser.add_argument("--heartbeat-timeout", type=float, default=HEARTBEAT_TIMEOUT)
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument(
+        "--previous-exit", default=None, help="how the previous helper ended (on a restart)"
+    )
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--log-format", choices=FORMATS, default="text")
     parsed = parser.parse_args(argv)
@@ -98,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     parsed = options(argparse.ArgumentParser(prog="python -m deepserve.jobs.maintenance"), argv)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: sys.exit(0))
+    if parsed.previous_exit:
+        log.info("job maintenance restarted: the previous one %s", parsed.previous_exit)
     maintenance = Maintenance(
         JobStore(parsed.data_dir, database_url()),
         heartbeat_timeout=parsed.heartbeat_timeout,

@@ -1,6 +1,5 @@
-"""Processes around training jobs: the process of one job (:class:`JobProcess`), started by a
-supervisor or a Celery worker the same way, and the helper processes a server runs beside
-gunicorn (:class:`HelperProcess`)."""
+"""The process of one training job (:class:`JobProcess`), started by a supervisor or a Celery
+worker the same way."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
 from .store import ERROR, Job, JobStore
 
@@ -85,45 +82,3 @@ class JobProcess:
         if code < 0:
             return f"The job process was killed by {signal.Signals(-code).name} (see the job log)."
         return f"The job process exited with code {code} before finishing (see the job log)."
-
-
-class HelperProcess:
-    """A helper of ``deepserve run`` (``python -m MODULE``: the job supervisor, or the job
-    maintenance of a Celery set-up), started by the gunicorn master once it listens and
-    stopped when it exits. The helper ends by itself when the master dies (it is given
-    ``--parent-pid``). The options are those of :func:`deepserve.jobs.maintenance.options`."""
-
-    def __init__(
-        self,
-        module: str,
-        data_dir: Path,
-        *,
-        retention_days: float,
-        heartbeat_timeout: float,
-        log_level: str,
-        log_format: str = "text",
-        arguments: Sequence[str] = (),
-    ) -> None:
-        self.command = [
-            sys.executable, "-m", module, "--data-dir", str(data_dir),
-            "--retention-days", str(retention_days), "--heartbeat-timeout",
-            str(heartbeat_timeout), "--log-level", log_level, "--log-format", log_format,
-            *arguments,
-        ]  # fmt: skip
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        """Start the helper."""
-        command = [*self.command, "--parent-pid", str(os.getpid())]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-
-    def stop(self, timeout: float = STOP_GRACE + 5) -> None:
-        """Ask the helper to stop (SIGTERM); kill it if it does not."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()

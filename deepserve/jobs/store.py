@@ -123,6 +123,14 @@ _COLUMNS = [field.name for field in dataclasses.fields(Job)]
 _JSON_COLUMNS = frozenset({"args", "result", "metrics"})
 
 
+class QueueFull(Exception):
+    """No job is created: as many jobs as allowed are queued already."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} jobs are queued already")
+        self.limit = limit
+
+
 def database_url() -> str | None:
     """The job database named by ``$DEEPSERVE_DATABASE`` (``None``: the data directory's)."""
     return os.environ.get(DATABASE_VARIABLE) or None
@@ -218,11 +226,16 @@ class JobStore:
             counts = dict(connection.execute(query).all())
         return {**dict.fromkeys(STATUSES, 0), **counts}
 
-    def create(self, job_id: str, model: str, args: dict) -> Job:
-        """Record a new queued job."""
+    def create(self, job_id: str, model: str, args: dict, max_queued: int = 0) -> Job:
+        """Record a new queued job; with ``max_queued``, raise :class:`QueueFull` instead when
+        that many jobs are queued already (exact on SQLite, whose writers take turns; on
+        PostgreSQL, concurrent creations may pass the bound by a few)."""
         job = Job(id=job_id, model=model, status=QUEUED, args=args, created=time.time())
         values = {name: getattr(job, name) for name in ("id", "model", "status", "created")}
+        queued = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == QUEUED)
         with self._write() as connection:
+            if max_queued and connection.scalar(queued) >= max_queued:
+                raise QueueFull(max_queued)
             connection.execute(jobs.insert().values(**values, args=dumps(args)))
         return job
 
@@ -281,11 +294,14 @@ class JobStore:
         error: str | None = None,
         only_from: Sequence[str] = (RUNNING,),
     ) -> bool:
-        """Give the job its final ``status`` if it is currently in one of ``only_from``.
+        """Give the job its final ``status`` if it is currently in one of ``only_from``
+        (a ``done`` job's progress becomes 1).
 
         Returns whether it changed: a job already finished (or cancelled) keeps its status.
         """
         values = {"status": status, "finished": time.time(), "result": _json(result)}
+        if status == DONE:
+            values["progress"] = 1.0  # whatever the model last reported
         condition = sa.and_(jobs.c.id == job_id, jobs.c.status.in_(only_from))
         return self._update(condition, **values, error=error) == 1
 

@@ -1,12 +1,15 @@
 """The supervisor: one process per server that runs the queued training jobs (the local
 backend).
 
-``deepserve run`` starts it from the gunicorn master (a :class:`~.process.HelperProcess`). It
-starts up to ``max_jobs`` job processes (oldest queued first), keeps their heartbeats fresh,
-reaps them, stops the cancelled ones, does the records' upkeep (:mod:`.maintenance`), and at
-start-up marks the jobs it left ``running`` when it died as ``interrupted``. It stops its jobs
-and exits when asked to (SIGTERM/SIGINT) or when the server disappears. Only one supervisor
-per data directory is active (a file lock); a second one waits until the lock is free.
+``deepserve run`` starts it from the gunicorn master (a :class:`~.helper.HelperProcess`, which
+restarts it if it dies). It starts up to ``max_jobs`` job processes (oldest queued first), keeps
+their heartbeats fresh, reaps them, stops the cancelled ones, does the records' upkeep
+(:mod:`.maintenance`), and at start-up marks the jobs the previous supervisor left ``running``
+as ``interrupted`` (saying how that one ended, when restarted). It stops its jobs and exits when
+asked to (SIGTERM/SIGINT) or when the server disappears. Only one supervisor per data directory
+is active (a file lock); a second one waits until the lock is free. The active one announces
+itself and the models it runs (:mod:`.presence`), so that a server can say why a queued job
+does not start.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..paths import DATA_DIR_VARIABLE
-from . import wakeup
+from . import presence, wakeup
 from .maintenance import HEARTBEAT_TIMEOUT, Maintenance, options
 from .process import STOP_GRACE, JobProcess
 from .store import DONE, ERROR, INTERRUPTED, Job, JobStore, database_url
@@ -54,8 +57,10 @@ class Supervisor:
         retention_days: float = 30,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         parent_pid: int | None = None,
+        previous_exit: str | None = None,
     ) -> None:
         self.store = store
+        self.previous_exit = previous_exit
         self.models = list(models)
         self.max_jobs = max_jobs
         self.name = owner_name(store.data_dir)
@@ -77,6 +82,8 @@ class Supervisor:
                 return
             listener = wakeup.Listener(self.store.wakeup_path)
             timeout = IDLE_TIMEOUT if listener.shared else POLL_INTERVAL
+            details = {"pid": os.getpid(), "server": self.parent_pid, "models": self.models}
+            announcement = presence.announce(self.store.jobs_dir / presence.FILE_NAME, details)
             try:
                 self.recover()
                 while not self.stopping:
@@ -85,6 +92,7 @@ class Supervisor:
                         listener.wait(timeout)
             finally:
                 self.stop_all()
+                os.close(announcement)
                 listener.close()
 
     def _acquire(self, lock) -> bool:
@@ -111,9 +119,12 @@ class Supervisor:
         return self.stopping
 
     def recover(self) -> None:
-        """Mark the jobs this supervisor left running when it died as interrupted."""
-        for job_id in self.store.interrupt_running(INTERRUPTED_MESSAGE, self.name):
-            log.warning("job %s was running when the server stopped: interrupted", job_id)
+        """Mark the jobs the previous supervisor left running when it died as interrupted."""
+        message = INTERRUPTED_MESSAGE
+        if self.previous_exit:
+            message = f"The job supervisor {self.previous_exit} while the job was running."
+        for job_id in self.store.interrupt_running(message, self.name):
+            log.warning("job %s: %s Interrupted.", job_id, message)
 
     def step(self) -> None:
         """One round: reap, stop the cancelled, start the queued, upkeep."""
@@ -209,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
         retention_days=parsed.retention_days,
         heartbeat_timeout=parsed.heartbeat_timeout,
         parent_pid=parsed.parent_pid,
+        previous_exit=parsed.previous_exit,
     ).run()
 
 

@@ -64,7 +64,7 @@ function jobDetails(job, log, onCancel) {
       el(
         "p",
         { class: "progress-line" },
-        progress && [progress, ` ${percent(job.progress)}`],
+        progress && [progress, known ? ` ${percent(job.progress)}` : ""],
         job.message ? ` — ${job.message}` : "",
       ),
     ACTIVE.has(job.status) &&
