@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 
 def test_list_shows_every_entry_point_with_status(cli):
     result = cli("list")
-    assert result.returncode == 0
+    assert result.returncode == 1  # the broken test models are rejected
     lines = {
         line.split()[0]: line
         for line in result.stdout.splitlines()[1:]
@@ -20,6 +20,18 @@ def test_list_shows_every_entry_point_with_status(cli):
     assert (
         "rejected: missing or non-callable required member 'predict'" in lines["broken-nopredict"]
     )
+
+
+def test_list_verbose_shows_where_a_model_failed(cli):
+    result = cli("list", "--verbose", "--no-deepaas")
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("broken-import "))
+    assert "(" in lines[start] and "broken_import.py, line 3)" in lines[start]
+    trace = lines[start + 1 : start + 4]
+    assert trace[0].strip() == "Traceback (most recent call last):"
+    assert 'broken_import.py", line 3, in <module>' in trace[1]
+    assert trace[2].strip() == "import tensorflow_fake  # noqa: F401  (deliberately missing)"
+    assert "Traceback" not in cli("list", "--no-deepaas").stdout
 
 
 def test_list_json(cli):
@@ -89,7 +101,13 @@ def test_predict_model_failure_exits_1(cli):
 def test_predict_unknown_model_exits_1(cli):
     result = cli("predict", "nope")
     assert result.returncode == 1
-    assert "no such entry point is installed" in result.stderr
+    assert "no such entry point is installed (installed models: " in result.stderr
+
+
+def test_a_misspelt_model_gets_a_suggestion(cli):
+    result = cli("predict", "ecoh", "--text", "a")
+    assert result.returncode == 1
+    assert "(did you mean 'echo'? installed models: " in result.stderr
 
 
 def test_openapi_prints_a_valid_spec(cli):

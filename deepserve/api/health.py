@@ -16,8 +16,14 @@ from ..settings import Settings
 PREFIX = "/v2/health/"
 
 
-def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -> Namespace:
-    """``/v2/health/live``, ``/v2/health/ready`` and ``/v2/models/<name>/ready``."""
+def health_namespace(
+    api: Api, records: list[ModelRecord], settings: Settings, failed: dict[str, str]
+) -> Namespace:
+    """``/v2/health/live``, ``/v2/health/ready`` and ``/v2/models/<name>/ready``.
+
+    The models that ``failed`` to load (name -> reason) are listed apart: they never become
+    ready, and a probe that waited for them would take the models that work out of service.
+    """
     ns = Namespace("health", path="/v2", description="Liveness and readiness probes")
     live_model = api.schema_model(
         "Liveness", {"type": "object", "properties": {"live": {"type": "boolean"}}}
@@ -33,6 +39,11 @@ def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -
                     "type": "object",
                     "description": "model name -> ready",
                     "additionalProperties": {"type": "boolean"},
+                },
+                "rejected": {
+                    "type": "object",
+                    "description": "model name -> why it failed to load (it is not served)",
+                    "additionalProperties": {"type": "string"},
                 },
             },
         },
@@ -61,12 +72,12 @@ def health_namespace(api: Api, records: list[ModelRecord], settings: Settings) -
 
     @ns.route("/health/ready")
     class Ready(Resource):
-        @ns.response(200, "Every served model is ready", server_model)
+        @ns.response(200, "Every served model is ready (rejected ones are listed)", server_model)
         @ns.response(503, "Some model is not ready yet", server_model)
         def get(self):
             """Readiness: every served model is loaded (and warmed) in this process."""
             models = {record.name: is_ready(record) for record in records}
-            return answer({"ready": all(models.values()), "models": models})
+            return answer({"ready": all(models.values()), "models": models, "rejected": failed})
 
     def model_ready(record: ModelRecord) -> None:
         @ns.route(f"/models/{record.name}/ready", endpoint=f"ready_{record.name}")
