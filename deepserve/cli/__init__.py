@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .listing import list_models
+from .new import new
 from .openapi import openapi
 from .predict import predict
 from .run import run
@@ -18,5 +19,5 @@ def main() -> None:
     """Serve machine-learning models over a REST API."""
 
 
-for command in (run, worker, list_models, predict, openapi):
+for command in (run, worker, list_models, predict, openapi, new):
     main.add_command(command)
