@@ -34,6 +34,18 @@ def test_list_verbose_shows_where_a_model_failed(cli):
     assert "Traceback" not in cli("list", "--no-deepaas").stdout
 
 
+def test_list_of_selected_models_exits_0_when_they_are_valid(cli):
+    result = cli("list", "--model", "echo", "--model", "module", "--no-deepaas")
+    assert result.returncode == 0, result.stdout
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:]] == [
+        ["echo", "ok"],
+        ["module", "ok"],
+    ]
+    missing = cli("list", "--model", "ecoh")
+    assert missing.returncode == 1
+    assert "rejected: no such entry point is installed (did you mean 'echo'?" in missing.stdout
+
+
 def test_list_json(cli):
     rows = {
         row["name"]: row

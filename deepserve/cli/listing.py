@@ -11,22 +11,37 @@ import click
 from ..loading import discover
 from .options import deepaas_option, model_groups, option, targets_argument
 
+model_option = option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="List only this installed model (repeatable; the variable takes space-separated names).",
+)
+
 
 @click.command(name="list")
 @targets_argument
+@model_option
 @option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @option("--verbose", "-v", is_flag=True, help="Show the traceback of each model that failed.")
 @deepaas_option
-def list_models(targets, as_json: bool, verbose: bool, no_deepaas: bool) -> None:
-    """List every installed model (and each TARGET: path/to/file.py:Class or module:attr)
-    and whether it can be served.
+def list_models(targets, models, as_json: bool, verbose: bool, no_deepaas: bool) -> None:
+    """List every installed model (or those named by --model), and each TARGET
+    (path/to/file.py:Class or module:attr), and whether it can be served.
 
-    Exits with status 1 when a model is rejected, so that it can gate a CI step.
+    Exits with status 1 when a model is rejected or missing, so that it can gate a CI step.
     """
-    discovery = discover(groups=model_groups(no_deepaas), targets=targets)
+    discovery = discover(models, model_groups(no_deepaas), targets)
     rows = [(r.name, "ok", r.target, r.group, "") for r in discovery.models]
     rows += [
-        (r.name, f"rejected: {r.reason}", r.target, r.group, r.traceback)
+        (
+            r.name,
+            f"rejected: {r.reason}" + (f" ({r.hint})" if r.hint else ""),
+            r.target,
+            r.group,
+            r.traceback,
+        )
         for r in discovery.rejections
     ]
     rows.sort()
