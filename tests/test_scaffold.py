@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
+from environments import child_environment
 
 from deepserve.scaffold import names
-
-
-def child_environment(path: Path) -> Path:
-    """A virtual environment at ``path`` that sees this one's packages (deepserve, pytest, pip)
-    but installs into its own: quick, and nothing is left in the test environment."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    python = path / "bin" / "python"
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    parent = sysconfig.get_path("purelib")
-    Path(site, "parent-environment.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
-    return python
 
 
 def run(*command, cwd: Path) -> subprocess.CompletedProcess:
