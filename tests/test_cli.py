@@ -149,3 +149,12 @@ def test_run_reads_options_from_the_environment(cli):
     result = cli("run", env={**os.environ, "DEEPSERVE_MODEL": "nonexistent"})
     assert result.returncode == 1
     assert "model 'nonexistent'" in result.stderr
+
+
+def test_run_logs_the_models_traceback_at_debug_level(cli):
+    result = cli("run", "--log-level", "debug", "--model", "broken-import", "--port", "1")
+    assert result.returncode == 1
+    assert "model 'broken-import' failed to load:" in result.stderr
+    assert 'broken_import.py", line 3, in <module>' in result.stderr
+    info = cli("run", "--model", "broken-import", "--port", "1")
+    assert "broken_import.py, line 3)" in info.stderr and "Traceback" not in info.stderr

@@ -147,3 +147,20 @@ def test_run_a_file_with_reload_follows_its_edits(run_server, tmp_path, wait):
     (tmp_path / "doubler.py").write_text(source)  # fixed: served again
     wait(lambda: predict(server, "doubler", 2).json().get("predictions") == {"result": 6.0})
     assert "Worker reloading" in server.output()
+
+
+@pytest.mark.e2e
+def test_a_target_model_trains_as_a_job(run_server, tmp_path, wait):
+    """The job process finds the model through the targets of the server that queued it."""
+    target = "coach=deepserve_testmodels.trainer:TrainerModel"
+    server = run_server(target, "--model", "echo", "--data-dir", str(tmp_path))
+    created = requests.post(f"{server.url}/v2/models/coach/train/", json={"label": "t"}, timeout=10)
+    assert created.status_code == 202, created.text
+    url = f"{server.url}/v2/models/coach/train/{created.json()['id']}"
+
+    def finished():
+        job = requests.get(url, timeout=10).json()
+        return job["status"] in ("done", "error") and job
+
+    job = wait(finished, timeout=60)
+    assert (job["status"], job["result"]["label"]) == ("done", "t"), job
