@@ -109,6 +109,8 @@ def test_list_and_predict_take_targets(cli):
     predicted = cli("predict", DOUBLER, "--x", "21")
     assert predicted.returncode == 0, predicted.stderr
     assert json.loads(predicted.stdout) == {"status": "OK", "predictions": {"result": 42.0}}
+    spec = json.loads(cli("openapi", DOUBLER, "--model", "echo").stdout)
+    assert {"/v2/models/doubler/predict/", "/v2/models/echo/predict/"} <= set(spec["paths"])
 
 
 def test_a_bad_target_is_a_usage_error(cli):
