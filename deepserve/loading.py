@@ -172,10 +172,16 @@ def _load_model(entry_point, adapt=None) -> ModelRecord | Rejection:
         return reject(f"{type(error).__name__}: {error}", error)
 
 
-#: Frames of these directories are deepserve's or the import machinery's, not the model's.
+#: Frames in these directories are deepserve's or the import machinery's, not the model's
+#: (with the separator: ``site-packages/deepserve_iris`` is a model's).
 _MACHINERY = tuple(
-    str(Path(module.__file__).parent) for module in (sys.modules[__package__], importlib_metadata)
-) + (str(Path(traceback.__file__).parent / "importlib"),)
+    os.path.join(directory, "")
+    for directory in (
+        Path(sys.modules[__package__].__file__).parent,
+        Path(importlib_metadata.__file__).parent,
+        Path(traceback.__file__).parent / "importlib",
+    )
+)
 
 
 def _model_frames(error: BaseException) -> traceback.StackSummary:
