@@ -36,11 +36,8 @@ def test_new_package_installs_passes_its_own_test_and_is_listed(cli, tmp_path):
     python = child_environment(tmp_path / "venv")
     run(python, "-m", "pip", "install", "-e", ".[test]", cwd=package)  # as its README says
     run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package)
-    listed = subprocess.run(
-        [python, "-m", "deepserve", "list", "--no-deepaas"], capture_output=True, text=True
-    )
-    row = next(line for line in listed.stdout.splitlines() if line.startswith("my-model "))
-    assert "  ok  [deepserve.model: my_model.model:MyModel]" in row
+    listed = run(python, "-m", "deepserve", "list", "--model", "my-model", cwd=package)
+    assert "my-model  ok  [deepserve.model: my_model.model:MyModel]" in listed.stdout
 
 
 def test_new_refuses_a_used_directory_and_a_bad_name(cli, tmp_path):

@@ -98,8 +98,9 @@ def test_a_file_shadowed_by_an_installed_module_is_refused(tmp_path):
 
 
 def test_list_and_predict_take_targets(cli):
-    listed = cli("list", DOUBLER, "--json", "--no-deepaas")
-    row = next(row for row in json.loads(listed.stdout) if row["name"] == "doubler")
+    listed = cli("list", DOUBLER, "--json")
+    assert listed.returncode == 0, listed.stdout  # only the target: the broken models are not
+    (row,) = json.loads(listed.stdout)
     assert row == {
         "name": "doubler",
         "status": "ok",
@@ -111,6 +112,15 @@ def test_list_and_predict_take_targets(cli):
     assert json.loads(predicted.stdout) == {"status": "OK", "predictions": {"result": 42.0}}
     spec = json.loads(cli("openapi", DOUBLER, "--model", "echo").stdout)
     assert {"/v2/models/doubler/predict/", "/v2/models/echo/predict/"} <= set(spec["paths"])
+
+
+def test_list_of_targets_and_selected_models(cli):
+    listed = cli("list", f"{TARGETS}/typo.py:Typo", "--model", "echo", "--no-deepaas", "--json")
+    assert listed.returncode == 1
+    assert [(row["name"], row["status"][:8]) for row in json.loads(listed.stdout)] == [
+        ("echo", "ok"),
+        ("typo", "rejected"),
+    ]
 
 
 def test_a_bad_target_is_a_usage_error(cli):

@@ -27,12 +27,13 @@ model_option = option(
 @option("--verbose", "-v", is_flag=True, help="Show the traceback of each model that failed.")
 @deepaas_option
 def list_models(targets, models, as_json: bool, verbose: bool, no_deepaas: bool) -> None:
-    """List every installed model (or those named by --model), and each TARGET
-    (path/to/file.py:Class or module:attr), and whether it can be served.
+    """List every installed model (or those named by --model), or each TARGET
+    (path/to/file.py:Class or module:attr) and the --model ones, and whether it can be served.
 
     Exits with status 1 when a model is rejected or missing, so that it can gate a CI step.
     """
-    discovery = discover(models, model_groups(no_deepaas), targets)
+    groups = model_groups(no_deepaas) if models or not targets else ()
+    discovery = discover(models, groups, targets)
     rows = [(r.name, "ok", r.target, r.group, "") for r in discovery.models]
     rows += [
         (

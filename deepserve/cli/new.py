@@ -34,6 +34,6 @@ def new(name: str, directory: Path | None) -> None:
         f"  cd {directory}\n"
         f"  pip install -e '.[test]'\n"
         f"  pytest\n"
-        f"  deepserve list\n"
+        f"  deepserve list --model {name}\n"
         f"  deepserve run --reload    # without installing: deepserve run {target} --reload"
     )
