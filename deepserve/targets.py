@@ -37,7 +37,7 @@ class Target:
     ``load()``)."""
 
     name: str
-    value: str  # the target as given, for messages
+    value: str  # the target (a file's path made absolute), for messages
     module: str
     attr: str
     directory: str | None  # a file target's directory, put on sys.path to import it
@@ -83,7 +83,9 @@ def parse(text: str) -> Target:
         raise ValueError(
             f"'{text}' is not a model target: use path/to/file.py:Class or module:attr"
         )
-    name, has_name, spec = text.rpartition("=")
+    name, has_name, spec = text.partition("=")  # a name has no "=", a path may
+    if not has_name:
+        name, spec = "", text
     location, _, attr = spec.partition(":") if not spec.endswith(".py") else (spec, "", "")
     if location.endswith(".py"):
         path = Path(location).expanduser().resolve()
