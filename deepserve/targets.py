@@ -63,6 +63,8 @@ class Target:
         return entry_point.load()
 
     def _import_file(self) -> None:
+        if not self.file.is_file():
+            raise FileNotFoundError(f"no such file: {self.file}")
         if self.directory not in sys.path:
             sys.path.insert(0, self.directory)  # so that the file imports its neighbours
         module = importlib.import_module(self.module)

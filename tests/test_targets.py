@@ -90,6 +90,13 @@ def test_a_target_that_fails_to_import_says_where():
     assert rejection.group == TARGETS_GROUP
 
 
+def test_a_missing_file_is_named(tmp_path):
+    (rejection,) = discover(groups=(), targets=[parse(f"{tmp_path}/dubler.py:Doubler")]).failures
+    assert rejection.reason.startswith(
+        f"import failed: FileNotFoundError: no such file: {tmp_path}/dubler.py"
+    )
+
+
 def test_a_file_shadowed_by_an_installed_module_is_refused(tmp_path):
     shadow = tmp_path / "json.py"
     shadow.write_text("class Model: ...\n")
