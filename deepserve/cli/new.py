@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from ..scaffold import create, names
+from .options import option
 
 
 @click.command()
 @click.argument("name")
-@click.option(
+@option(
     "--directory",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to create the package (default: ./NAME).",
