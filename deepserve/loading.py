@@ -10,13 +10,18 @@ import logging.config
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import importlib_metadata
 
 from . import deepaas
 from .arguments import DeclarationError
 from .record import ModelRecord
+from .suggestions import unknown_name_hint
+from .targets import GROUP as TARGETS_GROUP
+from .targets import Target, parse
 
 log = logging.getLogger("deepserve")
 
@@ -27,16 +32,23 @@ GROUPS = (GROUP, deepaas.GROUP)
 
 @dataclasses.dataclass(frozen=True)
 class Rejection:
-    """An entry point that is not served, and why."""
+    """An entry point (or command-line target) that is not served, and why.
+
+    ``traceback`` is the model's own part of the traceback of the exception that rejected it
+    (empty for a declaration error); ``hint`` tells what to do about a name that matched nothing.
+    """
 
     name: str
     target: str
     reason: str
     group: str = GROUP
+    traceback: str = ""
+    hint: str = ""
 
     def __str__(self) -> str:
         where = f"{self.group}: {self.target}" if self.target else self.group
-        return f"model '{self.name}' ({where}) rejected: {self.reason}"
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"model '{self.name}' ({where}) rejected: {self.reason}{hint}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,35 +85,55 @@ class Discovery:
         return self.inventory().failures
 
 
-def discover(selected: Iterable[str] = (), groups: Sequence[str] = GROUPS) -> Discovery:
-    """Load and validate the models of ``groups`` (only the ``selected`` names, if given)."""
+def discover(
+    selected: Iterable[str] = (),
+    groups: Sequence[str] = GROUPS,
+    targets: Sequence[Target] = (),
+) -> Discovery:
+    """Load and validate the command-line ``targets`` and the entry points of ``groups`` (only
+    the ``selected`` names, if given). A target wins a name clash, then the earlier group."""
     wanted = list(dict.fromkeys(selected))
-    entry_points = [ep for group in groups for ep in importlib_metadata.entry_points(group=group)]
-    if wanted:
-        entry_points = [ep for ep in entry_points if ep.name in wanted]
+    installed = [ep for group in groups for ep in importlib_metadata.entry_points(group=group)]
+    entry_points = [ep for ep in installed if not wanted or ep.name in wanted]
     models: dict[str, ModelRecord] = {}
     rejections: list[Rejection] = []
     owners: dict[str, str] = {}  # name -> the group that has it
-    for entry_point in entry_points:
+    for entry_point in [*targets, *entry_points]:
         owner = owners.setdefault(entry_point.name, entry_point.group)
         if owner != entry_point.group:
-            outcome = _rejection(entry_point, f"the {owner} entry point of this name wins")
+            outcome = _rejection(entry_point, _clash(owner))
         else:
             outcome = _load(entry_point, taken=models)
         if isinstance(outcome, Rejection):
             log.error("%s", outcome)
+            if outcome.traceback:
+                log.debug("model '%s' failed to load:\n%s", outcome.name, outcome.traceback)
             rejections.append(outcome)
         else:
             models[outcome.name] = outcome
+    known = [ep.name for ep in installed] + [target.name for target in targets]
     for name in wanted:
         if name not in owners:
+            hint = unknown_name_hint(name, known, "installed models")
             reason = "no such entry point is installed"
-            rejections.append(Rejection(name, "", reason, group=" or ".join(groups)))
+            rejections.append(Rejection(name, "", reason, " or ".join(groups), hint=hint))
     return Discovery(list(models.values()), rejections)
 
 
-def _rejection(entry_point, reason: str) -> Rejection:
-    return Rejection(entry_point.name, entry_point.value, reason, group=entry_point.group)
+def _clash(owner: str) -> str:
+    if owner == TARGETS_GROUP:
+        return "a model of this name given on the command line wins"
+    return f"the {owner} entry point of this name wins"
+
+
+def _rejection(entry_point, reason: str, error: BaseException | None = None) -> Rejection:
+    return Rejection(
+        entry_point.name,
+        entry_point.value,
+        reason,
+        group=entry_point.group,
+        traceback=model_traceback(error) if error is not None else "",
+    )
 
 
 def _load(entry_point, taken: dict[str, ModelRecord]) -> ModelRecord | Rejection:
@@ -114,13 +146,14 @@ def _load(entry_point, taken: dict[str, ModelRecord]) -> ModelRecord | Rejection
 
 
 def _load_model(entry_point, adapt=None) -> ModelRecord | Rejection:
-    def reject(reason: str, error: Exception) -> Rejection:
-        return _rejection(entry_point, reason + deepaas.load_hint(error))
+    def reject(reason: str, error: Exception, traced: bool = True) -> Rejection:
+        reason += deepaas.load_hint(error)
+        return _rejection(entry_point, reason, error if traced else None)
 
     try:
         target = entry_point.load()
     except Exception as error:  # a model's import may fail in any way
-        return reject(f"import failed: {type(error).__name__}: {error}", error)
+        return reject(f"import failed: {type(error).__name__}: {error}{_where(error)}", error)
     if inspect.isclass(target):
         try:
             target = target()
@@ -134,13 +167,52 @@ def _load_model(entry_point, adapt=None) -> ModelRecord | Rejection:
             entry_point.name, model, target=entry_point.value, group=entry_point.group
         )
     except DeclarationError as error:
-        return reject(str(error), error)
+        return reject(str(error), error, traced=False)
     except Exception as error:  # the model's own getters raised
         return reject(f"{type(error).__name__}: {error}", error)
 
 
+#: Frames in these directories are deepserve's or the import machinery's, not the model's
+#: (with the separator: ``site-packages/deepserve_iris`` is a model's).
+_MACHINERY = tuple(
+    os.path.join(directory, "")
+    for directory in (
+        Path(sys.modules[__package__].__file__).parent,
+        Path(importlib_metadata.__file__).parent,
+        Path(traceback.__file__).parent / "importlib",
+    )
+)
+
+
+def _model_frames(error: BaseException) -> traceback.StackSummary:
+    frames = traceback.extract_tb(error.__traceback__)
+    return traceback.StackSummary.from_list(
+        [f for f in frames if not f.filename.startswith(("<frozen", *_MACHINERY))]
+    )
+
+
+def model_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` without deepserve's and the import machinery's frames."""
+    exception = traceback.TracebackException.from_exception(error)
+    exception.stack = _model_frames(error)
+    return "".join(exception.format())
+
+
+def _where(error: BaseException) -> str:
+    """`` (file, line N)``: where in the model's code ``error`` was raised (a SyntaxError
+    says so itself)."""
+    frames = _model_frames(error)
+    if isinstance(error, SyntaxError) or not frames:
+        return ""
+    return f" ({frames[-1].filename}, line {frames[-1].lineno})"
+
+
 def inventory_elsewhere(
-    selected: Iterable[str], groups: Sequence[str], log_format: str, log_level: str
+    selected: Iterable[str],
+    groups: Sequence[str],
+    log_format: str,
+    log_level: str,
+    targets: Sequence[Target] = (),
 ) -> Inventory:
     """:func:`discover` in a new interpreter (logging in ``log_format`` at ``log_level``), and
     what it found.
@@ -148,7 +220,12 @@ def inventory_elsewhere(
     The calling process never imports the models: a server whose workers load their own after
     the fork checks them first this way.
     """
-    request = {"selected": list(selected), "groups": list(groups), "log": [log_format, log_level]}
+    request = {
+        "selected": list(selected),
+        "groups": list(groups),
+        "targets": [target.text for target in targets],
+        "log": [log_format, log_level],
+    }
     code = "from deepserve.loading import _print_inventory; _print_inventory()"
     output = subprocess.run(
         [sys.executable, "-c", code, json.dumps(request)],
@@ -172,6 +249,7 @@ def _print_inventory() -> None:
     os.dup2(2, 1)
     request = json.loads(sys.argv[1])
     logging.config.dictConfig(logging_config(*request["log"]))
-    inventory = discover(request["selected"], request["groups"]).inventory()
+    found = [parse(text) for text in request["targets"]]
+    inventory = discover(request["selected"], request["groups"], found).inventory()
     with result:
         json.dump(dataclasses.asdict(inventory), result)

@@ -24,7 +24,11 @@ def free_port() -> int:
 
 
 class RunningServer:
-    """A ``deepserve run`` subprocess on a free loopback port."""
+    """A ``deepserve run`` subprocess on a free loopback port.
+
+    With ``script``, a shell script that runs ``deepserve run`` instead (the port comes through
+    ``DEEPSERVE_PORT``), in ``cwd``.
+    """
 
     def __init__(
         self,
@@ -34,17 +38,22 @@ class RunningServer:
         ready_timeout: float = 60,
         ready_path: str = "/",
         program: Path = DEEPSERVE,
+        script: str | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"deepserve-{self.port}.log"
         command = [str(program), "run", "--port", str(self.port), *args]
+        if script is not None:
+            command = ["bash", "-c", script]
         self._log_file = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {}), "DEEPSERVE_PORT": str(self.port)},
+            cwd=cwd,
             start_new_session=True,
         )
         try:

@@ -8,6 +8,7 @@ import os
 import pytest
 from openapi_spec_validator import validate
 
+from deepserve.api import create_app
 from deepserve_testmodels.files import FilesModel
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
@@ -249,6 +250,37 @@ def test_unknown_urls_are_json_404(client, method, path):
 def test_unknown_model_404_lists_available(client):
     body = client.post("/v2/models/nope/predict/").get_json()
     assert "No model named 'nope'" in body["message"] and "echo" in body["available"]
+
+
+def test_a_misspelt_model_name_gets_a_suggestion(client):
+    response = client.post("/v2/models/ecoh/predict/?text=a")
+    assert response.status_code == 404
+    message = response.get_json()["message"]
+    assert message.startswith(
+        "No model named 'ecoh' is served; did you mean 'echo'? served models:"
+    )
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/v2/models/broken-import/"),
+        ("post", "/v2/models/broken-import/predict/"),
+        ("post", "/v2/models/broken-import/train/"),
+        ("get", "/v2/models/broken-import/ready"),
+    ],
+)
+def test_a_model_that_failed_to_load_answers_503_with_the_reason(discovery, method, path):
+    client = create_app(discovery.models, rejections=discovery.failures).test_client()
+    response = getattr(client, method)(path)
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["reason"].startswith("import failed: ModuleNotFoundError: No module named")
+    assert (
+        body["message"]
+        == f"Model 'broken-import' is not served: it failed to load: {body['reason']}"
+    )
+    assert "echo" in body["available"]
 
 
 @pytest.mark.parametrize(

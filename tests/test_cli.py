@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 
 def test_list_shows_every_entry_point_with_status(cli):
     result = cli("list")
-    assert result.returncode == 0
+    assert result.returncode == 1  # the broken test models are rejected
     lines = {
         line.split()[0]: line
         for line in result.stdout.splitlines()[1:]
@@ -20,6 +20,30 @@ def test_list_shows_every_entry_point_with_status(cli):
     assert (
         "rejected: missing or non-callable required member 'predict'" in lines["broken-nopredict"]
     )
+
+
+def test_list_verbose_shows_where_a_model_failed(cli):
+    result = cli("list", "--verbose", "--no-deepaas")
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("broken-import "))
+    assert "(" in lines[start] and "broken_import.py, line 3)" in lines[start]
+    trace = lines[start + 1 : start + 4]
+    assert trace[0].strip() == "Traceback (most recent call last):"
+    assert 'broken_import.py", line 3, in <module>' in trace[1]
+    assert trace[2].strip() == "import tensorflow_fake  # noqa: F401  (deliberately missing)"
+    assert "Traceback" not in cli("list", "--no-deepaas").stdout
+
+
+def test_list_of_selected_models_exits_0_when_they_are_valid(cli):
+    result = cli("list", "--model", "echo", "--model", "module", "--no-deepaas")
+    assert result.returncode == 0, result.stdout
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:]] == [
+        ["echo", "ok"],
+        ["module", "ok"],
+    ]
+    missing = cli("list", "--model", "ecoh")
+    assert missing.returncode == 1
+    assert "rejected: no such entry point is installed (did you mean 'echo'?" in missing.stdout
 
 
 def test_list_json(cli):
@@ -89,7 +113,13 @@ def test_predict_model_failure_exits_1(cli):
 def test_predict_unknown_model_exits_1(cli):
     result = cli("predict", "nope")
     assert result.returncode == 1
-    assert "no such entry point is installed" in result.stderr
+    assert "no such entry point is installed (installed models: " in result.stderr
+
+
+def test_a_misspelt_model_gets_a_suggestion(cli):
+    result = cli("predict", "ecoh", "--text", "a")
+    assert result.returncode == 1
+    assert "(did you mean 'echo'? installed models: " in result.stderr
 
 
 def test_openapi_prints_a_valid_spec(cli):
@@ -119,3 +149,12 @@ def test_run_reads_options_from_the_environment(cli):
     result = cli("run", env={**os.environ, "DEEPSERVE_MODEL": "nonexistent"})
     assert result.returncode == 1
     assert "model 'nonexistent'" in result.stderr
+
+
+def test_run_logs_the_models_traceback_at_debug_level(cli):
+    result = cli("run", "--log-level", "debug", "--model", "broken-import", "--port", "1")
+    assert result.returncode == 1
+    assert "model 'broken-import' failed to load:" in result.stderr
+    assert 'broken_import.py", line 3, in <module>' in result.stderr
+    info = cli("run", "--model", "broken-import", "--port", "1")
+    assert "broken_import.py, line 3)" in info.stderr and "Traceback" not in info.stderr

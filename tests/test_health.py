@@ -26,7 +26,11 @@ def test_not_ready_until_every_model_warmed_in_this_process(fresh):
     records, client = fresh
     response = client.get("/v2/health/ready")
     assert response.status_code == 503
-    assert response.get_json() == {"ready": False, "models": {"echo": False, "module": False}}
+    assert response.get_json() == {
+        "ready": False,
+        "models": {"echo": False, "module": False},
+        "rejected": {},
+    }
     assert client.get("/v2/models/echo/ready").status_code == 503
     records[0].warm()
     assert client.get("/v2/models/echo/ready").get_json() == {"name": "echo", "ready": True}
@@ -34,7 +38,11 @@ def test_not_ready_until_every_model_warmed_in_this_process(fresh):
     records[1].warm()  # a model without warm() is ready once its (no-op) warm ran
     response = client.get("/v2/health/ready")
     assert response.status_code == 200
-    assert response.get_json() == {"ready": True, "models": {"echo": True, "module": True}}
+    assert response.get_json() == {
+        "ready": True,
+        "models": {"echo": True, "module": True},
+        "rejected": {},
+    }
 
 
 def test_without_warming_models_are_ready_once_loaded():
@@ -46,6 +54,18 @@ def test_without_warming_models_are_ready_once_loaded():
 def test_readiness_of_an_unknown_model_is_404(client):
     response = client.get("/v2/models/nope/ready")
     assert response.status_code == 404 and "echo" in response.get_json()["available"]
+
+
+def test_models_that_failed_to_load_are_listed_apart_and_never_ready():
+    discovery = discover(["echo", "broken-init"])
+    app = create_app(discovery.models, Settings(warm=False), rejections=discovery.failures)
+    response = app.test_client().get("/v2/health/ready")
+    assert response.status_code == 200  # the models that loaded are ready
+    assert response.get_json()["rejected"] == {
+        "broken-init": "instantiating BadInitModel failed: ValueError: weights file missing"
+    }
+    broken = app.test_client().get("/v2/models/broken-init/ready")
+    assert broken.status_code == 503 and "weights file missing" in broken.get_json()["reason"]
 
 
 def test_probes_are_documented(client):

@@ -51,6 +51,27 @@ def test_selecting_a_missing_or_rejected_model_reports_it():
     reasons = {r.name: r.reason for r in discovery.rejections}
     assert reasons["nonexistent"] == "no such entry point is installed"
     assert "not a marshmallow field" in reasons["broken-args"]
+    (missing,) = [r for r in discovery.rejections if r.name == "nonexistent"]
+    assert missing.hint.startswith("installed models: ") and "echo" in missing.hint
+
+
+def test_a_misspelt_name_gets_a_suggestion():
+    (missing,) = discover(["ecoh"], groups=[GROUP]).rejections
+    assert missing.hint.startswith("did you mean 'echo'? installed models: ")
+    assert str(missing).endswith(f"rejected: no such entry point is installed ({missing.hint})")
+
+
+def test_a_failed_import_says_where_and_keeps_the_models_traceback(discovery):
+    rejection = next(r for r in discovery.rejections if r.name == "broken-import")
+    assert rejection.reason.endswith("broken_import.py, line 3)")
+    assert rejection.traceback.startswith("Traceback (most recent call last):")
+    assert 'broken_import.py", line 3, in <module>' in rejection.traceback
+    assert "importlib" not in rejection.traceback and "deepserve/" not in rejection.traceback
+
+
+def test_a_declaration_error_has_no_traceback(discovery):
+    rejection = next(r for r in discovery.rejections if r.name == "broken-args")
+    assert rejection.traceback == ""
 
 
 def test_optional_members_are_detected(discovery):

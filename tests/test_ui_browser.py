@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from servers import RunningServer
 from werkzeug.exceptions import NotFound
@@ -481,3 +482,21 @@ def test_swagger_ui_authorize_and_try_it_out_under_a_base_path(page, run_server)
     assert answered.value.request.headers["authorization"] == "Bearer tok-123"
     assert answered.value.status == 200 and answered.value.json()["text"] == "hi"
     assert not console_errors, [message.text for message in console_errors]
+
+
+def test_a_model_that_failed_to_load_is_shown_with_the_reason(page, run_server, tmp_path, wait):
+    targets = Path(__file__).parent / "targets"
+    for name in ("doubler.py", "factor.py"):
+        (tmp_path / name).write_text((targets / name).read_text())
+    server = run_server(f"{tmp_path}/doubler.py:Doubler", "--model", "echo", "--reload")
+    (tmp_path / "factor.py").write_text("FACTOR = undefined\n")  # broken by an edit
+    ready = server.url + "/v2/health/ready"
+    wait(lambda: "doubler" in requests.get(ready, timeout=10).json()["rejected"])
+    page.goto(server.url + "/ui/")
+    card = page.locator(".card.rejected")
+    expect(card.locator("h2")).to_have_text("doubler")
+    expect(card).to_contain_text("import failed: NameError: name 'undefined' is not defined")
+    expect(page.get_by_role("link", name="echo")).to_be_visible()
+    page.goto(server.url + "/ui/#/doubler")
+    expect(page.locator("h1")).to_have_text("doubler")
+    expect(page.locator("main")).to_contain_text("This model failed to load: import failed")

@@ -13,6 +13,7 @@ from .. import __version__, paths
 from ..errors import APIError
 from ..jobs.backend import JobBackend, LocalBackend
 from ..jobs.store import JobStore
+from ..loading import Rejection
 from ..record import ModelRecord
 from ..settings import Settings
 from ..ui import ui_blueprint
@@ -63,19 +64,23 @@ def create_app(
     settings: Settings | None = None,
     data_dir: Path | None = None,
     jobs: JobBackend | None = None,
+    rejections: Sequence[Rejection] = (),
 ) -> flask.Flask:
     """Build the WSGI application serving ``records`` (already loaded and validated).
 
     ``settings`` default to :class:`Settings`' defaults. Training jobs run through ``jobs``; by
     default on this machine, with their records in ``data_dir`` (by default
-    :func:`deepserve.paths.data_dir`).
+    :func:`deepserve.paths.data_dir`). The models of ``rejections`` (those that failed to load)
+    answer 503 with their reason, are listed by readiness and counted by the metrics.
     """
     settings = settings or Settings()
     records = list(records)
+    failed = {rejection.name: rejection.reason for rejection in rejections}
     jobs = jobs or LocalBackend(JobStore(data_dir or paths.data_dir()))
     app = flask.Flask("deepserve")
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
     app_metrics = metrics.init_app(app, [record.name for record in records])
+    app_metrics.record_load_failures(list(failed))
     hardening.init_app(app, settings)
     uploads.init_app(app)
     app.url_map.converters["unserved"] = unserved_converter(records)
@@ -89,8 +94,8 @@ def create_app(
     )
     auth.init_app(app, api, settings)
     api.add_namespace(versions_namespace(api))
-    api.add_namespace(health_namespace(api, records, settings, jobs))
-    api.add_namespace(models_namespace(api, records))
+    api.add_namespace(health_namespace(api, records, settings, failed, jobs))
+    api.add_namespace(models_namespace(api, records, failed))
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
     app.register_blueprint(ui_blueprint())

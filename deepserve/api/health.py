@@ -18,10 +18,18 @@ PREFIX = "/v2/health/"
 
 
 def health_namespace(
-    api: Api, records: list[ModelRecord], settings: Settings, jobs: JobBackend | None = None
+    api: Api,
+    records: list[ModelRecord],
+    settings: Settings,
+    failed: dict[str, str],
+    jobs: JobBackend | None = None,
 ) -> Namespace:
     """``/v2/health/live``, ``/v2/health/ready`` and ``/v2/models/<name>/ready``; server
-    readiness also needs the job helper of ``jobs`` to run, when the server has one."""
+    readiness also needs the job helper of ``jobs`` to run, when the server has one.
+
+    The models that ``failed`` to load (name -> reason) are listed apart: they never become
+    ready, and a probe that waited for them would take the models that work out of service.
+    """
     ns = Namespace("health", path="/v2", description="Liveness and readiness probes")
     live_model = api.schema_model(
         "Liveness", {"type": "object", "properties": {"live": {"type": "boolean"}}}
@@ -47,6 +55,11 @@ def health_namespace(
                         "ready": {"type": "boolean"},
                         "reason": {"type": "string", "x-nullable": True},
                     },
+                },
+                "rejected": {
+                    "type": "object",
+                    "description": "model name -> why it failed to load (it is not served)",
+                    "additionalProperties": {"type": "string"},
                 },
             },
         },
@@ -75,13 +88,13 @@ def health_namespace(
 
     @ns.route("/health/ready")
     class Ready(Resource):
-        @ns.response(200, "Every served model is ready", server_model)
+        @ns.response(200, "Every served model is ready (rejected ones are listed)", server_model)
         @ns.response(503, "Some model is not ready yet, or the job helper is down", server_model)
         def get(self):
             """Readiness: every served model is loaded (and warmed) in this process, and the
             training jobs' helper process runs."""
             models = {record.name: is_ready(record) for record in records}
-            body = {"ready": all(models.values()), "models": models}
+            body = {"ready": all(models.values()), "models": models, "rejected": failed}
             if jobs is not None and jobs.helper_process is not None:
                 outage = jobs.outage()
                 body["jobs"] = {"ready": outage is None, "reason": outage and outage.reason}

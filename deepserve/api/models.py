@@ -14,6 +14,7 @@ from ..arguments import json_schema
 from ..errors import APIError, ModelError
 from ..jobs.backend import JobBackend
 from ..record import ModelRecord
+from ..suggestions import unknown_name_hint
 from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
@@ -53,8 +54,9 @@ def describe(record: ModelRecord) -> dict:
     }
 
 
-def models_namespace(api: Api, records: list[ModelRecord]) -> Namespace:
-    """``GET /v2/models/`` and JSON 404s for names that are not served."""
+def models_namespace(api: Api, records: list[ModelRecord], failed: dict[str, str]) -> Namespace:
+    """``GET /v2/models/``, and for names that are not served JSON 503s (the models that
+    ``failed`` to load: name -> reason) or 404s."""
     ns = Namespace("models", path="/v2/models", description="The served models")
     listing = api.schema_model(
         "ModelList",
@@ -77,7 +79,11 @@ def models_namespace(api: Api, records: list[ModelRecord]) -> Namespace:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
         def dispatch_request(self, name: str, rest: str = ""):
-            raise APIError(404, f"No model named '{name}' is served.", available=names)
+            if name in failed:
+                message = f"Model '{name}' is not served: it failed to load: {failed[name]}"
+                raise APIError(503, message, reason=failed[name], available=names)
+            hint = unknown_name_hint(name, names, "served models")
+            raise APIError(404, f"No model named '{name}' is served; {hint}", available=names)
 
     return ns
 

@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .install import install
 from .listing import list_models
+from .new import new
 from .openapi import openapi
 from .predict import predict
 from .run import run
@@ -19,5 +20,5 @@ def main() -> None:
     """Serve machine-learning models over a REST API."""
 
 
-for command in (run, worker, list_models, predict, openapi, install):
+for command in (run, worker, list_models, predict, openapi, new, install):
     main.add_command(command)

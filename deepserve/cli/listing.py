@@ -3,27 +3,61 @@
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 
 import click
 
 from ..loading import discover
-from .options import deepaas_option, model_groups, option
+from .options import deepaas_option, model_groups, option, targets_argument
+
+model_option = option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="List only this installed model (repeatable; the variable takes space-separated names).",
+)
 
 
 @click.command(name="list")
+@targets_argument
+@model_option
 @option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@option("--verbose", "-v", is_flag=True, help="Show the traceback of each model that failed.")
 @deepaas_option
-def list_models(as_json: bool, no_deepaas: bool) -> None:
-    """List every installed model entry point and whether it can be served."""
-    discovery = discover(groups=model_groups(no_deepaas))
-    rows = [(r.name, "ok", r.target, r.group) for r in discovery.models]
-    rows += [(r.name, f"rejected: {r.reason}", r.target, r.group) for r in discovery.rejections]
+def list_models(targets, models, as_json: bool, verbose: bool, no_deepaas: bool) -> None:
+    """List every installed model (or those named by --model), or each TARGET
+    (path/to/file.py:Class or module:attr) and the --model ones, and whether it can be served.
+
+    Exits with status 1 when a model is rejected or missing, so that it can gate a CI step.
+    """
+    groups = model_groups(no_deepaas) if models or not targets else ()
+    discovery = discover(models, groups, targets)
+    rows = [(r.name, "ok", r.target, r.group, "") for r in discovery.models]
+    rows += [
+        (
+            r.name,
+            f"rejected: {r.reason}" + (f" ({r.hint})" if r.hint else ""),
+            r.target,
+            r.group,
+            r.traceback,
+        )
+        for r in discovery.rejections
+    ]
     rows.sort()
     if as_json:
-        keys = ("name", "status", "target", "group")
-        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows]))
-        return
-    width = max([len(row[0]) for row in rows] + [4])
-    click.echo(f"{'NAME':<{width}}  STATUS")
-    for name, status, target, group in rows:
-        click.echo(f"{name:<{width}}  {status}  [{group}: {target}]")
+        keys = ("name", "status", "target", "group", "traceback")
+        documents = [dict(zip(keys, row, strict=True)) for row in rows]
+        if not verbose:
+            documents = [{k: v for k, v in row.items() if k != "traceback"} for row in documents]
+        click.echo(json.dumps(documents))
+    else:
+        width = max([len(row[0]) for row in rows] + [4])
+        click.echo(f"{'NAME':<{width}}  STATUS")
+        for name, status, target, group, trace in rows:
+            click.echo(f"{name:<{width}}  {status}  [{group}: {target}]")
+            if verbose and trace:
+                click.echo(textwrap.indent(trace.rstrip("\n"), " " * (width + 4)))
+    if discovery.failures:
+        sys.exit(1)

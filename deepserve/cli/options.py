@@ -11,6 +11,8 @@ from ..jobs.maintenance import HEARTBEAT_TIMEOUT
 from ..loading import GROUP, GROUPS, Inventory
 from ..logs import FORMATS
 from ..settings import parse_size
+from ..targets import GROUP as TARGETS_GROUP
+from ..targets import parse
 
 LOG_LEVELS = ["debug", "info", "warning", "error", "critical"]
 
@@ -48,6 +50,19 @@ deepaas_option = option(
     "--no-deepaas",
     is_flag=True,
     help="Ignore DEEPaaS models (entry points in the deepaas.v2.model group).",
+)
+
+
+def parse_targets(ctx: click.Context, param, values) -> list:
+    """``values`` as :class:`deepserve.targets.Target` s; a bad one is a usage error."""
+    try:
+        return [parse(value) for value in values]
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+targets_argument = click.argument(
+    "targets", nargs=-1, metavar="[TARGET]...", callback=parse_targets
 )
 
 
@@ -94,11 +109,12 @@ def model_groups(no_deepaas: bool) -> tuple[str, ...]:
 
 
 def require_models(inventory: Inventory, *, selected: bool) -> None:
-    """Exit non-zero when a selected model is not servable, or nothing is.
+    """Exit non-zero when a selected model (or a command-line target) is not servable, or
+    nothing is.
 
     A rejected duplicate of a served name (the losing group of a clash) is not a failure.
     """
-    failed = inventory.failures if selected else []
+    failed = [r for r in inventory.failures if selected or r.group == TARGETS_GROUP]
     if failed or not inventory.served:
         for rejection in failed:
             click.echo(f"error: {rejection}", err=True)

@@ -17,7 +17,8 @@ from ..errors import APIError, ArgumentError
 from ..loading import discover
 from ..model import UploadedFile
 from ..outputs import binary_body, dumps, prediction_document
-from .options import deepaas_option, model_groups, require_models
+from ..targets import is_target
+from .options import deepaas_option, model_groups, parse_targets, require_models
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -32,10 +33,14 @@ from .options import deepaas_option, model_groups, require_models
 def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
     """Run one prediction offline: deepserve predict MODEL --ARG VALUE ...
 
+    MODEL is an installed model's name or a target (path/to/file.py:Class or module:attr).
     File arguments take a path. Prints the JSON result (or writes it to --output-file);
     binary results need --output-file. Exits 2 on bad arguments, 1 when the model fails.
     """
-    discovery = discover([model], model_groups(no_deepaas))
+    if is_target(model):
+        discovery = discover(groups=(), targets=parse_targets(ctx, None, [model]))
+    else:
+        discovery = discover([model], model_groups(no_deepaas))
     require_models(discovery.inventory(), selected=True)
     record = discovery.models[0]
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging.config
 
@@ -16,8 +17,10 @@ from ..loading import Inventory, discover, inventory_elsewhere
 from ..logs import logging_config
 from ..metrics import multiprocess_directory
 from ..record import ModelRecord
+from ..reloading import model_files
 from ..server import Server, gunicorn_options
 from ..settings import Settings, read_tokens
+from ..targets import Target, export
 from .jobsetup import initialise, job_environment, job_store
 from .options import (
     Size,
@@ -33,10 +36,12 @@ from .options import (
     model_option,
     option,
     require_models,
+    targets_argument,
 )
 
 
 @click.command()
+@targets_argument
 @option("--host", default="127.0.0.1", help="Address to listen on.")
 @option("--port", default=5000, type=click.IntRange(0, 65535), help="Port to listen on.")
 @option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
@@ -49,6 +54,12 @@ from .options import (
     is_flag=True,
     help="Load the models in each worker instead of once before forking them (for models "
     "whose loading is not fork-safe, such as CUDA contexts).",
+)
+@option(
+    "--reload",
+    is_flag=True,
+    help="Restart the workers when a model's source files change (for development; implies "
+    "--no-preload).",
 )
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
 @log_format_option
@@ -131,10 +142,12 @@ from .options import (
 @database_option
 @heartbeat_option
 def run(
+    targets,
     models,
     no_deepaas,
     no_warm,
     no_preload,
+    reload,
     log_level,
     log_format,
     no_access_log,
@@ -153,10 +166,13 @@ def run(
     timeout,
     **app_options,
 ) -> None:
-    """Serve the installed models with gunicorn."""
+    """Serve the installed models, and each TARGET (path/to/file.py:Class or module:attr),
+    with gunicorn."""
     logging.config.dictConfig(logging_config(log_format, log_level))
     settings = _settings(warm=not no_warm, **app_options)
     job_environment(data_dir, database)  # before loading: models, workers and jobs read it
+    export(targets)  # for the training jobs
+    no_preload = no_preload or reload
     options = gunicorn_options(
         host=host,
         port=port,
@@ -168,12 +184,15 @@ def run(
         access_log=not no_access_log,
     )
     groups = model_groups(no_deepaas)
+    if reload:
+        options.update(reload=True, reload_extra_files=model_files(models, groups, targets))
     with multiprocess_directory():  # before anything imports prometheus_client
         if no_preload:  # checked in another process: this one never imports the models
-            inventory = inventory_elsewhere(models, groups, log_format, log_level)
-            load_app = functools.partial(_worker_app, inventory, groups, settings)
+            inventory = inventory_elsewhere(models, groups, log_format, log_level, targets)
+            selection = _Selection(models, groups, targets, reload)
+            load_app = functools.partial(_worker_app, inventory, selection, settings)
         else:
-            discovery = discover(models, groups)
+            discovery = discover(models, groups, targets)
             inventory = discovery.inventory()
             load_app = functools.partial(_app, discovery.models, inventory, settings)
         require_models(inventory, selected=bool(models))
@@ -206,18 +225,32 @@ def _app(
     records: list[ModelRecord], inventory: Inventory, settings: Settings, jobs: JobBackend
 ) -> flask.Flask:
     """The app serving ``records``, which reports the failures of ``inventory``."""
-    app = create_app(records, settings, jobs=jobs)
-    failed = [rejection.name for rejection in inventory.failures]
-    app.extensions["deepserve"]["metrics"].record_load_failures(failed)
-    return app
+    return create_app(records, settings, jobs=jobs, rejections=inventory.failures)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Selection:
+    """The models ``deepserve run`` was asked to serve, for the workers that load their own."""
+
+    models: tuple[str, ...]
+    groups: tuple[str, ...]
+    targets: list[Target]
+    reload: bool
 
 
 def _worker_app(
-    inventory: Inventory, groups: tuple[str, ...], settings: Settings, jobs: JobBackend
+    inventory: Inventory, selection: _Selection, settings: Settings, jobs: JobBackend
 ) -> flask.Flask:
     """The app of one worker of a ``--no-preload`` server, with its own copies of the models
-    that were checked before the fork; one failing now stops the worker."""
-    discovery = discover(inventory.served, groups)
+    that were checked before the fork; one failing now stops the worker.
+
+    With ``--reload`` the models are loaded afresh instead: one broken since start-up answers
+    503 with its reason (until it is fixed and the worker reloads), one fixed since is served.
+    """
+    if selection.reload:
+        discovery = discover(selection.models, selection.groups, selection.targets)
+        return _app(discovery.models, discovery.inventory(), settings, jobs)
+    discovery = discover(inventory.served, selection.groups, selection.targets)
     if discovery.failures:
         raise RuntimeError("; ".join(str(rejection) for rejection in discovery.failures))
     return _app(discovery.models, inventory, settings, jobs)

@@ -28,6 +28,7 @@ from ..outputs import checked_json, dumps
 from ..paths import data_dir
 from ..progress import set_reporter
 from ..record import ModelRecord
+from ..targets import from_environment
 from .arguments import unpack
 from .store import DONE, ERROR, RUNNING, Job, JobStore, database_url
 
@@ -126,7 +127,9 @@ def train(job: Job) -> tuple[str, Any, str | None]:
 
 
 def _load(name: str) -> ModelRecord:
-    discovery = discover([name])
+    """Model ``name``: an entry point, or a target of the ``deepserve run`` that queued it."""
+    served_targets = [target for target in from_environment() if target.name == name]
+    discovery = discover([name], targets=served_targets)
     if not discovery.models:
         reasons = "; ".join(rejection.reason for rejection in discovery.rejections)
         raise ModelError(f"Model '{name}' cannot be loaded: {reasons}")

@@ -55,10 +55,16 @@ export async function getJSON(url) {
   return response.json();
 }
 
-/** The server's Swagger spec and model list (fetched once per page load). */
+/** The server's Swagger spec, model list and the models that failed to load (name -> reason,
+ * from the readiness probe, which answers 503 while a model warms), fetched once per page. */
 export async function loadServer() {
-  const [spec, listing] = await Promise.all([getJSON("../swagger.json"), getJSON("../v2/models/")]);
-  return { spec, models: listing.models };
+  const [spec, listing, readiness] = await Promise.all([
+    getJSON("../swagger.json"),
+    getJSON("../v2/models/"),
+    request("../v2/health/ready", { headers: { Accept: "application/json" } }),
+  ]);
+  const rejected = readiness.status === 200 || readiness.status === 503 ? await readiness.json() : {};
+  return { spec, models: listing.models, rejected: rejected.rejected || {} };
 }
 
 /** The URL of a link relation in a `links` list, or null. */

@@ -41,7 +41,28 @@ function modelFacts(model) {
   return facts.length ? el("p", { class: "facts" }, facts.join(" · ")) : null;
 }
 
-function modelList(models) {
+/** The models that failed to load, with the reason: what to fix. */
+function rejectedList(rejected) {
+  const names = Object.keys(rejected).sort();
+  if (!names.length) return null;
+  return [
+    el("h2", {}, "Not served: failed to load"),
+    el(
+      "ul",
+      { class: "cards" },
+      names.map((name) =>
+        el(
+          "li",
+          { class: "card rejected" },
+          el("h2", {}, name),
+          el("p", { class: "form-error" }, rejected[name]),
+        ),
+      ),
+    ),
+  ];
+}
+
+function modelList(models, rejected) {
   show(
     "Models",
     el("h1", {}, "Models"),
@@ -67,6 +88,7 @@ function modelList(models) {
           ),
         )
       : el("p", {}, "This server serves no models."),
+    rejectedList(rejected),
   );
 }
 
@@ -183,7 +205,14 @@ function route(server) {
   if (hash && !hash.startsWith("#/")) return; // an in-page anchor, not a route
   const [name, tab = "predict"] = hash.slice(2).split("/").map(decodeURIComponent);
   const model = name && server.models.find((m) => m.id === name);
-  if (!name) modelList(server.models);
+  if (!name) modelList(server.models, server.rejected);
+  else if (!model && Object.hasOwn(server.rejected, name))
+    show(
+      name,
+      el("h1", {}, name),
+      el("p", { class: "form-error" }, `This model failed to load: ${server.rejected[name]}`),
+      el("p", {}, "Fix it and restart the server (or save it again, with deepserve run --reload)."),
+    );
   else if (!model)
     show(
       "Not found",

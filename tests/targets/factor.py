@@ -1,0 +1,3 @@
+"""Imported by doubler.py from the same directory."""
+
+FACTOR = 2
