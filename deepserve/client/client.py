@@ -1,0 +1,183 @@
+"""``Client``: every model of a deepserve server, described by the server's own spec."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ClientError
+from .jobs import Job
+from .spec import STREAM_TYPES, ModelOperations, Operation, check_arguments, model_operations
+from .streams import ndjson_items, sse_items
+from .transport import Transport
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class BinaryResult:
+    """A prediction in a media type other than JSON: the body and its ``Content-Type``."""
+
+    content: bytes
+    media_type: str
+
+
+class Client:
+    """A deepserve server at ``url`` (with its base path, e.g. ``http://host/models-api``).
+
+    The server's ``/swagger.json`` is read once, here: it names the models, their arguments
+    and what they produce, so arguments are checked before any request. ``token`` is sent as
+    ``Authorization: Bearer``. ``timeout`` (seconds, per request), ``retries`` and ``backoff``
+    are passed to :class:`~deepserve.client.transport.Transport`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float | None = 300,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.transport = Transport(url, token, timeout=timeout, retries=retries, backoff=backoff)
+        self.spec: dict = self.transport.json("GET", "/swagger.json")
+        self.operations: dict[str, ModelOperations] = model_operations(self.spec)
+
+    @property
+    def url(self) -> str:
+        return self.transport.url
+
+    @property
+    def model_names(self) -> list[str]:
+        """The served models' names."""
+        return list(self.operations)
+
+    def models(self) -> list[dict]:
+        """Every served model's metadata (``GET /v2/models/``)."""
+        return self.transport.json("GET", "/v2/models/")["models"]
+
+    def metadata(self, model: str) -> dict:
+        """One model's metadata."""
+        return self.transport.json("GET", f"/v2/models/{self._model(model).name}/")
+
+    def health(self) -> dict:
+        """Readiness of the server and of each model; does not raise when some model is not
+        ready yet (``{"ready": false, ...}``)."""
+        try:
+            return self.transport.json("GET", "/v2/health/ready")
+        except ClientError as error:
+            if error.status == 503 and isinstance(error.body, dict) and "ready" in error.body:
+                return error.body
+            raise
+
+    def predict(
+        self, model: str, *, accept: str | None = None, stream: bool = False, **arguments: Any
+    ) -> Any:
+        """Run a prediction of ``model`` with ``arguments``.
+
+        Returns the JSON document; with ``accept`` a non-JSON media type, a
+        :class:`BinaryResult`. With ``stream=True`` (models that stream), an iterator of the
+        items as the model yields them. Files are given as paths or binary file objects.
+        """
+        op = self._model(model).predict
+        if stream:
+            return self._stream(op, arguments, accept)
+        media_type = accept or (JSON if JSON in op.produces else op.produces[0])
+        response = self._post(op, arguments, headers={"Accept": media_type})
+        return _result(response)
+
+    def validate(self, model: str, **arguments: Any) -> Any:
+        """Run ``model``'s validation; returns ``{"status": "OK", "result": ...}``."""
+        op = self._model(model).validate
+        if op is None:
+            raise ClientError(f"Model '{model}' does not implement validate.")
+        return self._post(op, arguments).json()
+
+    def train(self, model: str, **arguments: Any) -> Job:
+        """Start a training job of ``model``; returns it at once (see :meth:`Job.wait`)."""
+        op = self._model(model).train
+        if op is None:
+            raise ClientError(f"Model '{model}' does not implement train.")
+        return Job(self.transport, self._post(op, arguments).json())
+
+    def job(self, model: str, job_id: str) -> Job:
+        """A training job of ``model`` by its id."""
+        path = f"/v2/models/{self._model(model).name}/train/{job_id}"
+        return Job(self.transport, self.transport.json("GET", path))
+
+    def jobs(self, model: str, status: str | None = None) -> list[Job]:
+        """``model``'s training jobs, newest first (only those with ``status``, if given)."""
+        path = f"/v2/models/{self._model(model).name}/train/"
+        params = {"status": status} if status else None
+        found = self.transport.json("GET", path, params=params)["jobs"]
+        return [Job(self.transport, document) for document in found]
+
+    def close(self) -> None:
+        """Close the connections kept open."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _model(self, name: str) -> ModelOperations:
+        try:
+            return self.operations[name]
+        except KeyError:
+            served = ", ".join(self.operations) or "none"
+            raise ClientError(f"No model named '{name}' is served (served: {served}).") from None
+
+    def _stream(self, op: Operation, arguments: Mapping, accept: str | None) -> Iterator[Any]:
+        if not op.streams:
+            raise ClientError(f"{op.path} does not stream; call it without stream=True.")
+        media_type = accept or STREAM_TYPES[0]
+        if media_type not in STREAM_TYPES:
+            raise ClientError(f"Streams come as {' or '.join(STREAM_TYPES)}, not {media_type}.")
+        response = self._post(op, arguments, headers={"Accept": media_type}, stream=True)
+        parse = sse_items if media_type == STREAM_TYPES[0] else ndjson_items
+        return _closing(response, parse(response.iter_lines()))
+
+    def _post(self, op: Operation, arguments: Mapping, **kwargs: Any):
+        values = check_arguments(op, arguments)
+        files = {n: values.pop(n) for n in list(values) if n in op.file_names}
+        if not files:
+            return self.transport.request("POST", op.path, json=values, **kwargs)
+        with contextlib.ExitStack() as opened:
+            parts = [(name, _file_part(value, opened)) for name, value in files.items()]
+            data = [
+                (name, _form_value(item))
+                for name, value in values.items()
+                for item in (value if isinstance(value, list) else [value])
+            ]
+            return self.transport.request("POST", op.path, data=data, files=parts, **kwargs)
+
+
+def _result(response) -> Any:
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if media_type == JSON or media_type.endswith("+json"):
+        return response.json()
+    return BinaryResult(response.content, media_type)
+
+
+def _closing(response, items: Iterator[Any]) -> Iterator[Any]:
+    with response:
+        yield from items
+
+
+def _file_part(value: Any, opened: contextlib.ExitStack) -> tuple[str, Any]:
+    if isinstance(value, (str, os.PathLike)):
+        return os.path.basename(value), opened.enter_context(open(value, "rb"))
+    name = getattr(value, "name", None)  # open files have one; an int is a descriptor
+    return (os.path.basename(name) if isinstance(name, str) else "upload"), value
+
+
+def _form_value(value: Any) -> str:
+    """A form field's text: JSON spelling for booleans (``true``), as the server reads them."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)

@@ -1,0 +1,98 @@
+"""HTTP for the client: the server's address, its token, retries, and errors as ClientError."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from .errors import ClientError
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD"})
+
+
+class Transport:
+    """Requests to one server, ``url`` including any base path (``http://host/models-api``).
+
+    Idempotent calls (GET, HEAD) are retried ``retries`` times on connection errors and on
+    502/503/504, waiting ``backoff`` seconds doubled at each attempt (or the server's
+    ``Retry-After``, up to ``max_wait``). Other calls are sent once: a prediction or a training
+    job must not run twice because an answer was lost.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float | None = 300,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_wait: float = 30,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send ``method path``; a 2xx answer is returned, anything else raises ClientError."""
+        attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
+        kwargs.setdefault("timeout", self.timeout)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self.session.request(method, self.url + path, **kwargs)
+            except requests.ConnectionError as error:
+                if last:
+                    raise ClientError(f"Cannot reach {self.url}: {error}") from error
+                self._sleep(attempt, None)
+                continue
+            except requests.Timeout as error:
+                raise ClientError(f"No answer from {self.url} in {self.timeout}s") from error
+            if response.status_code in RETRY_STATUSES and not last:
+                response.close()
+                self._sleep(attempt, response.headers.get("Retry-After"))
+                continue
+            if not response.ok:
+                raise error_from(response)
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON document of ``method path``."""
+        return self.request(method, path, **kwargs).json()
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        wait = self.backoff * 2**attempt
+        if retry_after is not None and retry_after.isdigit():
+            wait = float(retry_after)
+        time.sleep(min(wait, self.max_wait))
+
+    def close(self) -> None:
+        """Close the connections kept open."""
+        self.session.close()
+
+
+def error_from(response: requests.Response) -> ClientError:
+    """The ClientError of a failed answer, with the server's JSON error body when it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        errors = body.get("errors")
+        return ClientError(
+            body["message"],
+            response.status_code,
+            errors if isinstance(errors, dict) else None,
+            body,
+        )
+    text = response.text.strip()[:500] or response.reason
+    return ClientError(text, response.status_code)

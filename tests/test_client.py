@@ -1,0 +1,162 @@
+"""``deepserve.client`` against a real ``deepserve run`` (under a base path, with a token)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from servers import RunningServer
+
+from deepserve.client import BinaryResult, Client, ClientError
+
+TOKEN = "client-test-token"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    models = ("iris", "echo", "files", "media", "trainer", "failing")
+    running = RunningServer(
+        *(arg for name in models for arg in ("--model", name)),
+        "--base-path", "/models-api", "--token", TOKEN,
+        log_dir=tmp_path_factory.mktemp("client-server"),
+        ready_path="/models-api/v2/health/ready",
+    )  # fmt: skip
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def remote(server):
+    with Client(server.url + "/models-api", token=TOKEN) as client:
+        yield client
+
+
+pytestmark = pytest.mark.e2e
+
+
+def test_reads_the_models_from_the_spec(remote):
+    assert remote.model_names == ["echo", "failing", "files", "iris", "media", "trainer"]
+    assert {model["id"] for model in remote.models()} == set(remote.model_names)
+    assert remote.metadata("iris")["name"] == "iris"
+    assert remote.health()["ready"] is True
+
+
+def test_predict_with_keyword_arguments(remote):
+    answer = remote.predict(
+        "iris", sepal_length=5.1, sepal_width=3.5, petal_length=1.4, petal_width=0.2, top_k=1
+    )
+    assert answer["label"] == "setosa"
+    assert len(answer["probabilities"]) == 1
+
+
+def test_arguments_of_every_type_and_text_from_a_command_line(remote):
+    answer = remote.predict(
+        "echo", text="ab", count="2", flag=True, numbers=[1, 2, 3], day="2024-02-29"
+    )
+    assert answer == {
+        "text": "abab", "count": 2, "scale": 1.0, "flag": True, "color": "red",
+        "numbers_sum": 6, "day": "2024-02-29",
+    }  # fmt: skip
+
+
+def test_arguments_are_checked_before_any_request(remote):
+    with pytest.raises(ClientError) as caught:
+        remote.predict("echo", count=99, colour="red", flag="maybe")
+    error = caught.value
+    assert error.status is None
+    assert set(error.errors) == {"text", "count", "colour", "flag"}
+    assert "less than or equal to 10" in error.errors["count"][0]
+    assert "Unknown argument" in error.errors["colour"][0]
+
+
+def test_server_errors_carry_status_message_and_errors(remote):
+    with pytest.raises(ClientError) as caught:
+        remote.predict("failing")
+    assert caught.value.status == 500
+    assert "the model broke" in caught.value.message
+    with pytest.raises(ClientError) as caught:
+        remote.predict("echo", text="x", day="not a date")  # only the server parses dates
+    assert caught.value.status == 422
+    assert "day" in caught.value.errors
+
+
+def test_unknown_model_names_the_served_ones(remote):
+    with pytest.raises(ClientError, match="No model named 'nope' is served.*iris"):
+        remote.predict("nope")
+
+
+def test_files_as_paths_or_file_objects(remote, tmp_path):
+    path = tmp_path / "sample.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    by_path = remote.predict("files", data=str(path), note="n")["predictions"]
+    assert (by_path["original_filename"], by_path["size"], by_path["note"]) == (
+        "sample.csv",
+        8,
+        "n",
+    )
+    with path.open("rb") as extra:
+        by_object = remote.predict("files", data=io.BytesIO(b"xyz"), extra=extra)
+    assert (by_object["predictions"]["size"], by_object["predictions"]["extra_size"]) == (3, 8)
+    with pytest.raises(ClientError) as caught:
+        remote.predict("files", data=str(tmp_path / "absent"))
+    assert "No such file" in caught.value.errors["data"][0]
+
+
+def test_accept_returns_bytes_with_their_media_type(remote):
+    png = remote.predict("media", accept="image/png")
+    assert isinstance(png, BinaryResult)
+    assert png.media_type == "image/png" and png.content.startswith(b"\x89PNG")
+    assert remote.predict("media", accept="text/csv", rows=2).content == b"i,square\n0,0\n1,1\n"
+    assert remote.predict("media", rows=2) == {"status": "OK", "predictions": {"rows": 2}}
+    with pytest.raises(ClientError) as caught:
+        remote.predict("media", accept="audio/ogg")
+    assert caught.value.status == 406
+
+
+def test_validate(remote):
+    assert remote.validate("echo", values=[1, 2, 6])["result"] == {"mean": 3.0, "n": 3}
+    with pytest.raises(ClientError, match="does not implement validate"):
+        remote.validate("iris")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_training_job_waits_with_a_progress_bar(remote, tmp_path):
+    data = tmp_path / "train.txt"
+    data.write_text("rows")
+    job = remote.train("trainer", seconds=0.5, label="first", data=str(data))
+    assert job.status == "queued"
+    terminal = FakeTerminal()
+    result = job.wait(timeout=60, progress=True, interval=0.05, stream=terminal)
+    assert result["label"] == "first" and result["data"]["content"] == "rows"
+    assert job.status == "done" and job.progress == 1.0
+    assert "100%  done" in terminal.getvalue()
+    assert job.id in [found.id for found in remote.jobs("trainer", status="done")]
+
+
+def test_job_logs_and_failures(remote):
+    printer = remote.train("trainer", mode="print")
+    printer.wait(timeout=60)
+    assert "to stdout: epoch 1" in printer.logs()
+    failing = remote.train("trainer", mode="raise")
+    with pytest.raises(ClientError, match="ended error.*training diverged"):
+        failing.wait(timeout=60)
+
+
+def test_cancel_a_job(remote):
+    job = remote.train("trainer", mode="sleep", seconds=60)
+    job.cancel()
+    with pytest.raises(ClientError, match="ended cancelled"):
+        job.wait(timeout=30)
+    assert remote.job("trainer", job.id).status == "cancelled"
+
+
+def test_a_wrong_token_is_a_401(server):
+    with pytest.raises(ClientError) as caught:
+        Client(server.url + "/models-api", token="wrong").predict(
+            "iris", sepal_length=1, sepal_width=1, petal_length=1, petal_width=1
+        )
+    assert caught.value.status == 401
