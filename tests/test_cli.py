@@ -158,3 +158,14 @@ def test_run_logs_the_models_traceback_at_debug_level(cli):
     assert 'broken_import.py", line 3, in <module>' in result.stderr
     info = cli("run", "--model", "broken-import", "--port", "1")
     assert "broken_import.py, line 3)" in info.stderr and "Traceback" not in info.stderr
+
+
+def test_predict_help_lists_the_model_arguments(cli):
+    result = cli("predict", "echo", "--help")
+    assert result.returncode == 0, result.stderr
+    arguments = " ".join(result.stdout.split("Arguments of the model:")[1].split())
+    assert "--count INTEGER" in arguments and "[integer; 1..10; default: 1]" in arguments
+    assert "--color [red|green|blue]" in arguments and "one of red, green, blue" in arguments
+    assert "--numbers INTEGER" in arguments and "list of integer; repeat for several" in arguments
+    assert "Text to echo.  [string; required]" in arguments
+    assert "--day TEXT" in arguments and "string (date)" in arguments

@@ -1,4 +1,5 @@
-"""``deepserve predict``: one prediction offline, with the model's arguments as options."""
+"""``deepserve predict``: one prediction, offline or (``--url``) on a server; the model's
+arguments are options generated from the same parameters as the server's spec."""
 
 from __future__ import annotations
 
@@ -13,79 +14,103 @@ from werkzeug.datastructures import MIMEAccept, MultiDict
 from ..api.deepaas import Predictor, is_deepaas
 from ..api.responses import is_json
 from ..arguments import ArgumentSpec
+from ..client import BinaryResult, ClientError
 from ..errors import APIError, ArgumentError
 from ..loading import discover
 from ..model import UploadedFile
 from ..outputs import binary_body, dumps, prediction_document
+from ..record import ModelRecord
 from ..targets import is_target
+from . import remote
+from .arguments import ModelCommand, model_arguments
 from .options import deepaas_option, model_groups, parse_targets, require_models
 
+RECORD = "deepserve.record"  # ctx.meta key: the offline model, loaded once
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+def _parameters(ctx: click.Context, values: dict) -> list[dict]:
+    if values.get("url"):
+        return remote.model_parameters(ctx, values, "predict")
+    model = values["model"]
+    if is_target(model):
+        discovery = discover(groups=(), targets=parse_targets(ctx, None, [model]))
+    else:
+        discovery = discover([model], model_groups(values["no_deepaas"]))
+    require_models(discovery.inventory(), selected=True)
+    ctx.meta[RECORD] = discovery.models[0]
+    return list(discovery.models[0].predict_args.parameters.values())
+
+
+@click.command(cls=ModelCommand, parameters=_parameters)
 @click.argument("model")
 @click.option(
     "--media-type", default="application/json", show_default=True, help="Output media type."
 )
 @click.option("--output-file", type=click.Path(dir_okay=False), help="Write the result here.")
-@click.option("--no-warm", is_flag=True, help="Do not call the model's warm() first.")
+@click.option("--no-warm", is_flag=True, help="Do not call the model's warm() first (offline).")
 @deepaas_option
+@remote.url_option
+@remote.token_option
 @click.pass_context
-def predict(ctx, model, media_type, output_file, no_warm, no_deepaas) -> None:
-    """Run one prediction offline: deepserve predict MODEL --ARG VALUE ...
+def predict(ctx, model, media_type, output_file, no_warm, no_deepaas, url, token, **values):
+    """Run one prediction: deepserve predict MODEL --ARG VALUE ...
 
-    MODEL is an installed model's name or a target (path/to/file.py:Class or module:attr).
-    File arguments take a path. Prints the JSON result (or writes it to --output-file);
-    binary results need --output-file. Exits 2 on bad arguments, 1 when the model fails.
+    Offline, in this process (MODEL is an installed model's name or a target:
+    path/to/file.py:Class or module:attr); with --url, on that server. `deepserve predict
+    MODEL --help` lists the model's arguments. File arguments take a path. Prints the JSON
+    result (or writes it to --output-file); other media types need --output-file. Exits 2 on
+    bad arguments, 1 when the model fails.
     """
-    if is_target(model):
-        discovery = discover(groups=(), targets=parse_targets(ctx, None, [model]))
-    else:
-        discovery = discover([model], model_groups(no_deepaas))
-    require_models(discovery.inventory(), selected=True)
-    record = discovery.models[0]
+    arguments = model_arguments(ctx, values)
+    if url:
+        _remote(remote.client(ctx, url, token), model, arguments, media_type, output_file)
+        return
+    record = ctx.meta[RECORD]
     try:
-        args = record.predict_args.load(command_line_arguments(ctx.args, record.predict_args))
-        chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
-        if not no_warm:
-            record.warm()
-        output = record.predict(args, chosen)
-        if is_json(chosen):
-            # a DEEPaaS model's document is its output as it is, as over HTTP
-            document = Predictor(record).document if is_deepaas(record) else None
-            text = document(output) if document else prediction_document(record, output)
-            _write(text.encode() + b"\n", output_file)
-        elif output_file is None:
-            raise APIError(400, f"{chosen} output needs --output-file")
-        else:
-            _write(_read_all(binary_body(record, output, chosen)), output_file)
+        _offline(record, arguments, media_type, output_file, warm=not no_warm)
     except APIError as error:
         click.echo(dumps(error.data), err=True)
         sys.exit(2 if error.code < 500 else 1)
 
 
-def command_line_arguments(tokens: list[str], spec: ArgumentSpec) -> MultiDictProxy:
-    """``--name value`` / ``--name=value`` pairs as the raw arguments of ``spec``.
+def _remote(client, model: str, arguments: dict, media_type: str, output_file: str | None):
+    if not is_json(media_type) and output_file is None:
+        remote.fail(ClientError(f"{media_type} output needs --output-file", 400))
+    try:
+        result = client.predict(model, accept=media_type, **arguments)
+    except ClientError as error:
+        remote.fail(error)
+    if isinstance(result, BinaryResult):
+        remote.write(result.content, output_file)
+    else:
+        remote.write(dumps(result).encode() + b"\n", output_file)
 
-    A name may use ``-`` for ``_``; a flag without a value means ``true``; file arguments
-    take a path.
-    """
+
+def _offline(
+    record: ModelRecord, arguments: dict, media_type: str, output_file: str | None, warm: bool
+) -> None:
+    args = record.predict_args.load(command_line_values(arguments, record.predict_args))
+    chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
+    if warm:
+        record.warm()
+    output = record.predict(args, chosen)
+    if is_json(chosen):
+        # a DEEPaaS model's document is its output as it is, as over HTTP
+        document = Predictor(record).document if is_deepaas(record) else None
+        text = document(output) if document else prediction_document(record, output)
+        remote.write(text.encode() + b"\n", output_file)
+    elif output_file is None:
+        raise APIError(400, f"{chosen} output needs --output-file")
+    else:
+        remote.write(_read_all(binary_body(record, output, chosen)), output_file)
+
+
+def command_line_values(arguments: dict, spec: ArgumentSpec) -> MultiDictProxy:
+    """The raw values of ``spec`` from the command line's text; file arguments are paths."""
     data = MultiDict()
-    position = 0
-    while position < len(tokens):
-        token = tokens[position]
-        if not token.startswith("--") or token == "--":
-            raise ArgumentError({"_": [f"Unexpected argument {token!r}; use --NAME VALUE."]})
-        name, has_value, value = token[2:].partition("=")
-        position += 1
-        if not has_value:
-            if position < len(tokens) and not tokens[position].startswith("--"):
-                value = tokens[position]
-                position += 1
-            else:
-                value = "true"
-        if name not in spec.fields and name.replace("-", "_") in spec.fields:
-            name = name.replace("-", "_")
-        data.add(name, _local_file(name, value) if name in spec.file_args else value)
+    for name, value in arguments.items():
+        for item in value if isinstance(value, list) else [value]:
+            data.add(name, _local_file(name, item) if name in spec.file_args else item)
     return MultiDictProxy(data, spec.schema)
 
 
@@ -103,12 +128,3 @@ def _read_all(body) -> bytes:
         return body.read_bytes()
     with body:
         return body.read()
-
-
-def _write(data: bytes, path: str | None) -> None:
-    if path is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    with open(path, "wb") as target:
-        target.write(data)

@@ -24,7 +24,9 @@ class ClientError(Exception):
         self.message = message
         self.status = status
         self.errors = errors or {}
-        self.body = body if body is not None else {"message": message}
+        if body is None:  # the client's own error, in the server's shape
+            body = {"message": message, **({"errors": self.errors} if self.errors else {})}
+        self.body = body
         prefix = f"{status}: " if status is not None else ""
         details = f" {self.errors}" if self.errors else ""
         super().__init__(f"{prefix}{message}{details}")
