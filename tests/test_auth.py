@@ -106,6 +106,9 @@ def test_read_only_token_cannot_change_anything(secured):
         ("POST", "/v2/models/iris/predict/", True),
         ("POST", "/v2/models/iris/validate/", True),
         ("PUT", "/v2/models/iris/predict/", False),
+        ("POST", "/v2/models/iris/infer", True),  # the Open Inference Protocol's predict
+        ("POST", "/v2/models/<name>/versions/<version>/infer", True),
+        ("POST", "/v2/models/iris/inference", False),
     ],
 )
 def test_what_a_read_only_token_may_do(method, rule, allowed):

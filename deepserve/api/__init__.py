@@ -17,7 +17,7 @@ from ..loading import Rejection
 from ..record import ModelRecord
 from ..settings import Settings
 from ..ui import ui_blueprint
-from . import auth, errors, hardening, metrics, proxy, uploads
+from . import auth, errors, hardening, metrics, oip, proxy, uploads
 from .health import health_namespace
 from .models import model_namespace, models_namespace, unserved_converter
 from .versions import root_document, versions_namespace
@@ -99,6 +99,7 @@ def create_app(
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
     app.register_blueprint(ui_blueprint())
+    oip.init_app(app, records, settings)
     errors.init_app(app)
     proxy.init_app(app, settings)
     if any(record.train_args is not None for record in records):

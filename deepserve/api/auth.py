@@ -23,7 +23,9 @@ OPEN_PATHS = frozenset({"/", "/swagger.json", "/api/", "/api", "/ui/", "/ui"})
 OPEN_PREFIXES = (HEALTH_PREFIX, "/swaggerui/", "/ui/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Rules (or spec paths) a read-only token may POST to.
-_READ_ONLY_POST = re.compile(r"^/v2/models/[^/]+/(predict|validate)/$")
+_READ_ONLY_POST = re.compile(
+    r"^/v2/models/[^/]+/((predict|validate)/|(versions/[^/]+/)?infer)$"  # infer: OIP's predict
+)
 
 
 class Unauthorized(APIError):

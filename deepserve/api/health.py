@@ -17,6 +17,11 @@ from ..settings import Settings
 PREFIX = "/v2/health/"
 
 
+def model_ready(record: ModelRecord, settings: Settings) -> bool:
+    """Whether ``record`` is ready in this process: warmed, or served without warming."""
+    return record.warmed or not settings.warm
+
+
 def health_namespace(
     api: Api,
     records: list[ModelRecord],
@@ -73,9 +78,6 @@ def health_namespace(
         },
     )
 
-    def is_ready(record: ModelRecord) -> bool:
-        return record.warmed or not settings.warm
-
     def answer(body: dict) -> tuple[dict, int]:
         return body, 200 if body["ready"] else 503
 
@@ -93,7 +95,7 @@ def health_namespace(
         def get(self):
             """Readiness: every served model is loaded (and warmed) in this process, and the
             training jobs' helper process runs."""
-            models = {record.name: is_ready(record) for record in records}
+            models = {record.name: model_ready(record, settings) for record in records}
             body = {"ready": all(models.values()), "models": models, "rejected": failed}
             if jobs is not None and jobs.helper_process is not None:
                 outage = jobs.outage()
@@ -101,7 +103,7 @@ def health_namespace(
                 body["ready"] = body["ready"] and outage is None
             return answer(body)
 
-    def model_ready(record: ModelRecord) -> None:
+    def add_model_ready(record: ModelRecord) -> None:
         @ns.route(f"/models/{record.name}/ready", endpoint=f"ready_{record.name}")
         class ModelReady(Resource):
             @ns.doc(id=f"ready_{record.name}")
@@ -109,8 +111,8 @@ def health_namespace(
             @ns.response(503, "The model is not ready yet", model_model)
             def get(self):
                 """Readiness of one model in this process."""
-                return answer({"name": record.name, "ready": is_ready(record)})
+                return answer({"name": record.name, "ready": model_ready(record, settings)})
 
     for record in records:
-        model_ready(record)
+        add_model_ready(record)
     return ns

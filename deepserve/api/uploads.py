@@ -33,6 +33,18 @@ class StreamingRequest(flask.Request):
             self.upload_dir = None
 
 
+def stored_file(name: str, content: bytes) -> UploadedFile:
+    """``content`` stored as an upload of the current request (removed with the others)."""
+    request = flask.request
+    if request.upload_dir is None:
+        request.upload_dir = tempfile.mkdtemp(prefix="deepserve-upload-")
+    with tempfile.NamedTemporaryFile(dir=request.upload_dir, prefix="part-", delete=False) as f:
+        f.write(content)
+    return UploadedFile(
+        name=name, filename=f.name, content_type="application/octet-stream", original_filename=""
+    )
+
+
 def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
     """Describe a stored upload for the model (the client's file name is never used as a path)."""
     original = storage.filename or ""
