@@ -151,3 +151,12 @@ def test_retries_give_up_on_an_unreachable_server():
     with pytest.raises(ClientError, match="Cannot reach") as caught:
         transport.json("GET", "/x")
     assert caught.value.status is None
+
+
+def test_a_probe_is_asked_once(flaky):
+    Flaky.failures = 1
+    transport = Transport(f"http://127.0.0.1:{flaky.server_port}", retries=3, backoff=0.01)
+    with pytest.raises(ClientError) as caught:
+        transport.json("GET", "/v2/health/ready", retry=False)
+    assert caught.value.status == 503
+    assert Flaky.seen == ["GET"]

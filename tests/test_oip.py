@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import struct
 
 import numpy as np
@@ -134,6 +135,7 @@ def test_files_as_bytes_in_binary_data(client):
     (document,) = decode("BYTES", answer.data[length:], size, "predictions")
     described = json.loads(document)
     assert described["size"] == len(content) and described["exists"] is True
+    assert not os.path.exists(described["path"])  # removed with the request's uploads
 
 
 @pytest.mark.parametrize(

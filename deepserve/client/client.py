@@ -66,10 +66,10 @@ class Client:
         return self.transport.json("GET", f"/v2/models/{self._model(model).name}/")
 
     def health(self) -> dict:
-        """Readiness of the server and of each model; does not raise when some model is not
-        ready yet (``{"ready": false, ...}``)."""
+        """Readiness of the server and of each model, asked once (no retry); does not raise
+        when some model is not ready yet (``{"ready": false, ...}``)."""
         try:
-            return self.transport.json("GET", "/v2/health/ready")
+            return self.transport.json("GET", "/v2/health/ready", retry=False)
         except ClientError as error:
             if error.status == 503 and isinstance(error.body, dict) and "ready" in error.body:
                 return error.body

@@ -41,9 +41,14 @@ class Transport:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send ``method path``; a 2xx answer is returned, anything else raises ClientError."""
-        attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
+    def request(
+        self, method: str, path: str, *, retry: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        """Send ``method path``; a 2xx answer is returned, anything else raises ClientError.
+
+        ``retry=False`` sends even an idempotent call once (a probe wants the answer now).
+        """
+        attempts = 1 + (self.retries if retry and method in IDEMPOTENT else 0)
         kwargs.setdefault("timeout", self.timeout)
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -65,9 +70,9 @@ class Transport:
             return response
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def json(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
         """The JSON document of ``method path``."""
-        return self.request(method, path, **kwargs).json()
+        return self.request(method, path, retry=retry, **kwargs).json()
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         wait = self.backoff * 2**attempt
