@@ -157,6 +157,8 @@ def test_files_as_bytes_in_binary_data(client):
         ({"inputs": iris_inputs(petal_width=[0.2, 11, 2.3])},
          'row 1: Invalid arguments: {"petal_width": ["Must be greater than or equal to 0 and '
          'less than or equal to 10."]}'),
+        ({"inputs": iris_inputs(), "parameters": [1]},
+         "the parameters of the request must be an object"),
         ({"inputs": iris_inputs(), "outputs": [{"name": "nope"}]},
          "unknown output 'nope'; the outputs are: label, probabilities, model_version"),
         ({"inputs": [{"name": "top_k", "datatype": "INT3", "shape": [1], "data": [1]}]},

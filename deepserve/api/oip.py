@@ -156,9 +156,9 @@ class OipModel:
             raise TensorError("the request must be an object with a list of 'inputs'")
         tensors = [check_tensor(tensor, "inputs") for tensor in request["inputs"]]
         chunks = binary_chunks(binary, tensors) if binary is not None else None
-        rows = self._rows(tensors, chunks)
-        documents = [json.loads(prediction_document(self.record, output)) for output in
-                     self._predict(rows)]  # fmt: skip
+        outputs = self._predict(self._rows(tensors, chunks))
+        # the same schema-checked, JSON-safe documents as /predict/ answers, one per row
+        documents = [json.loads(prediction_document(self.record, out)) for out in outputs]
         return self._response(request, documents)
 
     def _rows(self, tensors: list[dict], chunks: Iterator[bytes] | None) -> list[dict]:
@@ -209,15 +209,14 @@ class OipModel:
             wanted = [{"name": name} for name in by_name]
         elif not isinstance(wanted, list):
             raise TensorError("'outputs' must be a list")
-        parameters = request.get("parameters") or {}
-        binary_default = bool(parameters.get("binary_data_output"))
+        binary_default = bool(_parameters(request, "the request").get("binary_data_output"))
         outputs, binary = [], []
         for requested in wanted:
             name = requested.get("name") if isinstance(requested, dict) else None
             if name not in by_name:
                 raise TensorError(f"unknown output {name!r}; the outputs are: {', '.join(by_name)}")
             tensor = _output_tensor(by_name[name], documents, self.record.schema is None)
-            wants_binary = (requested.get("parameters") or {}).get("binary_data", binary_default)
+            wants_binary = _parameters(requested, name).get("binary_data", binary_default)
             if wants_binary:
                 data = encode(tensor["datatype"], tensor.pop("data"))
                 tensor["parameters"] = {"binary_data_size": len(data)}
@@ -230,6 +229,14 @@ class OipModel:
         if "id" in request:
             response["id"] = request["id"]
         return response, binary
+
+
+def _parameters(owner: dict, where: str) -> dict:
+    """The ``parameters`` object of a request or a requested output."""
+    parameters = owner.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise TensorError(f"the parameters of {where} must be an object")
+    return parameters
 
 
 def _output_spec(name: str, field: fields.Field) -> TensorSpec:
