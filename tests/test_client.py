@@ -41,6 +41,18 @@ def test_reads_the_models_from_the_spec(remote):
     assert remote.health()["ready"] is True
 
 
+def test_view_api_describes_the_models(remote):
+    text = remote.view_api("iris", print_info=False)
+    assert text.splitlines()[:2] == [
+        "iris:",
+        "  predict(sepal_length, sepal_width, petal_length, petal_width, top_k) -> "
+        "application/json",
+    ]
+    assert "    top_k: how many classes to return, most probable first  [integer; 1..3; " in text
+    assert "  train(C, max_iter, " in text
+    assert "trainer:" in remote.view_api(print_info=False)
+
+
 def test_predict_with_keyword_arguments(remote):
     answer = remote.predict(
         "iris", sepal_length=5.1, sepal_width=3.5, petal_length=1.4, petal_width=0.2, top_k=1

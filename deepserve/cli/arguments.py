@@ -8,11 +8,12 @@ and the server convert and check them, as they do for every other entry.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import click
+
+from ..client.spec import describe
 
 ARGUMENTS = "deepserve.arguments"  # ctx.meta key: option name -> argument name
 METAVARS = {"number": "FLOAT", "integer": "INTEGER", "boolean": "BOOLEAN", "file": "FILE"}
@@ -50,28 +51,6 @@ def parameter_options(parameters: Iterable[Mapping], taken: set[str]) -> dict[cl
 def option_spelling(name: str) -> str:
     """How an option name is written: ``_`` as ``-``."""
     return name.replace("_", "-")
-
-
-def describe(param: Mapping) -> str:
-    """A parameter's help: its description, then type, choices, range, default, required."""
-    kind = param.get("type", "string")
-    inner = param.get("items", {}) if kind == "array" else param
-    kind_text = inner.get("type", "string") + (f" ({inner['format']})" if "format" in inner else "")
-    facts = [f"list of {kind_text}" if kind == "array" else kind_text]
-    if "enum" in inner:
-        facts.append("one of " + ", ".join(map(str, inner["enum"])))
-    low, high = inner.get("minimum"), inner.get("maximum")
-    if low is not None or high is not None:
-        facts.append(f"{'' if low is None else low}..{'' if high is None else high}")
-    if "default" in param:
-        default = param["default"]
-        facts.append(f"default: {json.dumps(default) if isinstance(default, bool) else default}")
-    if param.get("required"):
-        facts.append("required")
-    if kind == "array":
-        facts.append("repeat for several")
-    description = param.get("description", "").strip()
-    return f"{description}  [{'; '.join(facts)}]" if description else f"[{'; '.join(facts)}]"
 
 
 def _metavar(param: Mapping) -> str:

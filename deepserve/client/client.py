@@ -11,7 +11,14 @@ from typing import Any
 
 from .errors import ClientError
 from .jobs import Job
-from .spec import STREAM_TYPES, ModelOperations, Operation, check_arguments, model_operations
+from .spec import (
+    STREAM_TYPES,
+    ModelOperations,
+    Operation,
+    check_arguments,
+    describe,
+    model_operations,
+)
 from .streams import ndjson_items, sse_items
 from .transport import Transport
 
@@ -56,6 +63,26 @@ class Client:
     def model_names(self) -> list[str]:
         """The served models' names."""
         return list(self.operations)
+
+    def view_api(self, model: str | None = None, print_info: bool = True) -> str:
+        """How to call ``model`` (or every model): each method with its arguments' types,
+        choices, ranges, defaults and descriptions, from the spec. Printed unless
+        ``print_info`` is false; returned as text either way."""
+        chosen = [self._model(model)] if model is not None else list(self.operations.values())
+        lines = []
+        for ops in chosen:
+            lines.append(f"{ops.name}:")
+            for method in ("predict", "validate", "train"):
+                op = getattr(ops, method)
+                if op is None:
+                    continue
+                produces = ", ".join(op.produces) + (" (streams)" if op.streams else "")
+                lines.append(f"  {method}({', '.join(op.names)}) -> {produces}")
+                lines += [f"    {param['name']}: {describe(param)}" for param in op.parameters]
+        text = "\n".join(lines)
+        if print_info:
+            print(text)
+        return text
 
     def models(self) -> list[dict]:
         """Every served model's metadata (``GET /v2/models/``)."""

@@ -7,6 +7,7 @@ parameters in-process.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -74,6 +75,28 @@ def operation(path: str, doc: Mapping) -> Operation:
         tuple(doc.get("produces") or ("application/json",)),
         bool(doc.get("x-deepserve-stream")),
     )
+
+
+def describe(param: Mapping) -> str:
+    """A parameter's help: its description, then type, choices, range, default, required."""
+    kind = param.get("type", "string")
+    inner = param.get("items", {}) if kind == "array" else param
+    kind_text = inner.get("type", "string") + (f" ({inner['format']})" if "format" in inner else "")
+    facts = [f"list of {kind_text}" if kind == "array" else kind_text]
+    if "enum" in inner:
+        facts.append("one of " + ", ".join(map(str, inner["enum"])))
+    low, high = inner.get("minimum"), inner.get("maximum")
+    if low is not None or high is not None:
+        facts.append(f"{'' if low is None else low}..{'' if high is None else high}")
+    if "default" in param:
+        default = param["default"]
+        facts.append(f"default: {json.dumps(default) if isinstance(default, bool) else default}")
+    if param.get("required"):
+        facts.append("required")
+    if kind == "array":
+        facts.append("repeat for several")
+    description = param.get("description", "").strip()
+    return f"{description}  [{'; '.join(facts)}]" if description else f"[{'; '.join(facts)}]"
 
 
 def check_arguments(op: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
