@@ -6,6 +6,8 @@ import json
 
 from openapi_spec_validator import validate
 
+from deepserve.cli.arguments import parameter_options
+
 
 def test_list_shows_every_entry_point_with_status(cli):
     result = cli("list")
@@ -169,3 +171,16 @@ def test_predict_help_lists_the_model_arguments(cli):
     assert "--numbers INTEGER" in arguments and "list of integer; repeat for several" in arguments
     assert "Text to echo.  [string; required]" in arguments
     assert "--day TEXT" in arguments and "string (date)" in arguments
+
+
+def test_argument_options_keep_clear_of_the_command_options():
+    parameters = [
+        {"name": "url", "in": "formData", "type": "string"},
+        {"name": "top_k", "in": "formData", "type": "array", "items": {"type": "integer"}},
+        {"name": "fast", "in": "formData", "type": "boolean", "default": False},
+    ]
+    options = parameter_options(parameters, taken={"--url", "--help"})
+    by_name = {name: option for option, name in options.items()}
+    assert by_name["url"].opts == ["--arg-url"]
+    assert by_name["top_k"].opts == ["--top-k"] and by_name["top_k"].multiple
+    assert by_name["fast"].flag_value == "true" and "default: false" in by_name["fast"].help
