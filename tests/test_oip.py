@@ -177,6 +177,19 @@ def test_a_model_failure_is_a_500_in_oip_format(client):
     assert "the model broke" in answer.get_json()["error"]
 
 
+def test_infer_latency_is_measured_as_a_prediction(client):
+    def count() -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        line = 'deepserve_predict_duration_seconds_count{model="iris"} '
+        found = [row for row in text.splitlines() if row.startswith(line)]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    before = count()
+    client.post("/v2/models/iris/infer", json={"inputs": iris_inputs()})
+    client.post("/v2/models/iris/versions/0.1.0/infer", json={"inputs": iris_inputs()})
+    assert count() == before + 2
+
+
 def test_versions_in_paths(client):
     path = "/v2/models/iris/versions/0.1.0"
     assert client.get(path).get_json()["name"] == "iris"

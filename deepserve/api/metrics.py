@@ -13,6 +13,10 @@ from ..metrics import Metrics
 
 _MODEL_RULE = re.compile(r"^/v2/models/(?P<model>[^/<]+)/(?P<rest>.*)$")
 PREDICT_ROUTE = "/v2/models/<name>/predict/"
+# Predictions whose latency is measured: deepserve's, and the Open Inference Protocol's.
+PREDICT_ROUTES = frozenset(
+    {PREDICT_ROUTE, "/v2/models/<name>/infer", "/v2/models/<name>/versions/<version>/infer"}
+)
 _START = "deepserve.metrics.start"  # when the request came in, in its WSGI environment
 
 
@@ -28,7 +32,7 @@ def init_app(app: flask.Flask, model_names: Iterable[str]) -> Metrics:
         for predict routes (looked up once: ``labels()`` costs more than the update)."""
         model, route = labels(rule)
         counter = metrics.requests.labels(model, route, method, str(status))
-        latency = metrics.predict_latency.labels(model) if route == PREDICT_ROUTE else None
+        latency = metrics.predict_latency.labels(model) if route in PREDICT_ROUTES else None
         return counter, latency
 
     @app.after_request
