@@ -11,6 +11,8 @@ from deepserve.client import BinaryResult, Client, ClientError
 
 TOKEN = "client-test-token"
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -29,9 +31,6 @@ def server(tmp_path_factory):
 def remote(server):
     with Client(server.url + "/models-api", token=TOKEN) as client:
         yield client
-
-
-pytestmark = pytest.mark.e2e
 
 
 def test_reads_the_models_from_the_spec(remote):
