@@ -107,6 +107,36 @@ class ModelRecord:
             args = {**args, "accept": media_type}
         return self._call("predict", args)
 
+    def predict_rows(self, rows: list[dict], media_type: str = JSON) -> list[Any]:
+        """Predict for the argument sets of one request (the rows of an Open Inference Protocol
+        tensor): ``predict_batch`` calls of at most the model's ``max_batch_size`` rows when it
+        has that method, else one ``predict`` call per row. An exception in place of an output
+        fails the request, naming its row."""
+        if not implements(self.obj, "predict_batch"):
+            return [self.predict(args, media_type) for args in rows]
+        if len(self.media_types) > 1:
+            rows = [{**args, "accept": media_type} for args in rows]
+        size = getattr(self.obj, "max_batch_size", None) or max(len(rows), 1)
+        outputs: list[Any] = []
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            answers = self._call("predict_batch", {"batch": chunk})
+            if not isinstance(answers, list) or len(answers) != len(chunk):
+                raise ModelError(
+                    f"Model '{self.name}': predict_batch must return a list of "
+                    f"{len(chunk)} outputs, one per request"
+                )
+            outputs += answers
+        for row, output in enumerate(outputs):
+            if isinstance(output, HTTPException):
+                raise output
+            if isinstance(output, Exception):
+                raise ModelError(
+                    f"Model '{self.name}' failed in predict_batch for row {row}: "
+                    f"{type(output).__name__}: {output}"
+                )
+        return outputs
+
     def validate(self, args: dict) -> Any:
         """Call ``validate``; 501 when the model does not implement it."""
         return self._call_optional("validate", args)

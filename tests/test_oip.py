@@ -97,6 +97,23 @@ def test_one_row_inputs_apply_to_every_row_and_outputs_can_be_chosen(client):
     assert [len(json.loads(row)) for row in body["outputs"][0]["data"]] == [1, 1, 1]
 
 
+def test_rows_of_a_batching_model_are_one_batch_call(client):
+    from deepserve_testmodels.tallied import TalliedModel
+
+    TalliedModel.batch_sizes.clear()
+    request = {"inputs": [tensor("x", [1, 2, 3, 4, 5, 6], "INT32")]}
+    body = client.post("/v2/models/tallied/infer", json=request).get_json()
+    assert TalliedModel.batch_sizes == [4, 2]  # at most the model's max_batch_size per call
+    assert body["outputs"] == [
+        {"name": "double", "datatype": "FP64", "shape": [6], "data": [2, 4, 6, 8, 10, 12]}
+    ]
+    failed = client.post("/v2/models/tallied/infer", json={"inputs": [tensor("x", [1, -2])]})
+    assert failed.status_code == 500
+    assert failed.get_json() == {
+        "error": "Model 'tallied' failed in predict_batch for row 1: ValueError: -2.0 is negative"
+    }
+
+
 def test_lists_booleans_and_strings(client):
     inputs = [
         tensor("text", ["ab", "c"], "BYTES"),

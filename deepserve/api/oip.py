@@ -3,7 +3,8 @@
 Each predict argument is an input tensor of the same name: numbers ``FP64``, integers
 ``INT64``, booleans ``BOOL``, strings (and dates) ``BYTES``, files ``BYTES`` (the file's
 content), and a list of one of these a 2-D tensor ``[rows, items]``. The first dimension
-counts rows: a tensor of N rows is N predictions (an input of one row is used for every row).
+counts rows: a tensor of N rows is N predictions (an input of one row is used for every row),
+in ``predict_batch`` calls when the model has that method.
 Outputs are the fields of the model's response schema (``predictions`` without one); a field
 that is not a number, string, boolean or list of these is ``BYTES`` holding each row's JSON.
 A model with an argument of another kind, or that cannot answer JSON, is not an OIP model: it
@@ -193,14 +194,14 @@ class OipModel:
         ]
 
     def _predict(self, rows: list[dict]) -> list[Any]:
-        outputs = []
+        """Every row checked, then all predicted (in one batch when the model batches)."""
+        loaded = []
         for number, row in enumerate(rows):
             try:
-                args = self.record.predict_args.load(row)
+                loaded.append(self.record.predict_args.load(row))
             except APIError as error:
                 raise TensorError(f"row {number}: {_message(error)}") from error
-            outputs.append(self.record.predict(args, JSON))
-        return outputs
+        return self.record.predict_rows(loaded, JSON)
 
     def _response(self, request: dict, documents: list) -> tuple[dict, list[bytes]]:
         wanted = request.get("outputs")
