@@ -15,6 +15,8 @@ from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 from servers import RunningServer
 from tritonclient.utils import InferenceServerException
 
+from deepserve.api.oip import OipModel, Unmappable
+from deepserve.record import ModelRecord
 from deepserve.tensors import HEADER_LENGTH, decode, encode
 
 FLOWERS = {  # a setosa, a versicolor, a virginica
@@ -76,6 +78,37 @@ def test_unmappable_models_are_not_listed_and_answer_oip_errors(client):
     assert (unknown.status_code, unknown.get_json()) == (
         404, {"error": "No model named 'nope' is served."},
     )  # fmt: skip
+
+
+class Streaming:
+    """A model (not installed: only its mapping is checked) whose predict streams."""
+
+    predict_streams = True
+
+    def get_metadata(self):
+        return {}
+
+    def get_predict_args(self):
+        return {}
+
+    def predict(self):
+        yield from "ab"
+
+
+class PngOnly(Streaming):
+    """A model that answers only PNG images."""
+
+    predict_streams = False
+    predict_media_types = ("image/png",)
+
+
+def test_what_has_no_tensor_form(discovery):
+    with pytest.raises(Unmappable, match="streams its predictions"):
+        OipModel(ModelRecord("streaming", Streaming()))
+    with pytest.raises(Unmappable, match="answers only image/png, not JSON"):
+        OipModel(ModelRecord("png", PngOnly()))
+    media = next(record for record in discovery.models if record.name == "media")
+    assert OipModel(media).inputs  # JSON among other media types: mapped
 
 
 def test_several_rows_in_one_tensor(client):

@@ -7,8 +7,8 @@ counts rows: a tensor of N rows is N predictions (an input of one row is used fo
 in ``predict_batch`` calls when the model has that method.
 Outputs are the fields of the model's response schema (``predictions`` without one); a field
 that is not a number, string, boolean or list of these is ``BYTES`` holding each row's JSON.
-A model with an argument of another kind, or that cannot answer JSON, is not an OIP model: it
-is not listed and its OIP paths answer 404 with the reason.
+A model with an argument of another kind, that cannot answer JSON, or that streams is not an
+OIP model: it is not listed and its OIP paths answer 404 with the reason.
 
 OIP and deepserve's DEEPaaS-style API share two paths up to the trailing slash: ``/v2`` (OIP
 server metadata) beside ``/v2/`` (the version object), ``/v2/models/<name>`` (OIP model
@@ -115,6 +115,8 @@ class OipModel:
     def __init__(self, record: ModelRecord) -> None:
         if JSON not in record.media_types:
             raise Unmappable(f"its predict answers only {', '.join(record.media_types)}, not JSON")
+        if getattr(record.obj, "predict_streams", False) is True:
+            raise Unmappable("it streams its predictions, and OIP answers whole tensors")
         self.record = record
         self.inputs: dict[str, TensorSpec] = {}
         for name, field in record.predict_args.fields.items():
