@@ -169,7 +169,7 @@ def test_predict_help_lists_the_model_arguments(cli):
     assert "--count INTEGER" in arguments and "[integer; 1..10; default: 1]" in arguments
     assert "--color [red|green|blue]" in arguments and "one of red, green, blue" in arguments
     assert "--numbers INTEGER" in arguments and "list of integer; repeat for several" in arguments
-    assert "Text to echo.  [string; required]" in arguments
+    assert "Text to echo. [string; required]" in arguments
     assert "--day TEXT" in arguments and "string (date)" in arguments
 
 
