@@ -15,7 +15,7 @@ from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 from servers import RunningServer
 from tritonclient.utils import InferenceServerException
 
-from deepserve.api.oip import OipModel, Unmappable
+from deepserve.api.oipmodel import OipModel, Unmappable
 from deepserve.record import ModelRecord
 from deepserve.tensors import HEADER_LENGTH, decode, encode
 
