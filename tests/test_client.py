@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    models = ("iris", "echo", "files", "media", "trainer", "failing")
+    models = ("iris", "echo", "files", "media", "trainer", "failing", "tensorless")
     running = RunningServer(
         *(arg for name in models for arg in ("--model", name)),
         "--base-path", "/models-api", "--token", TOKEN,
@@ -34,7 +34,9 @@ def remote(server):
 
 
 def test_reads_the_models_from_the_spec(remote):
-    assert remote.model_names == ["echo", "failing", "files", "iris", "media", "trainer"]
+    assert remote.model_names == [
+        "echo", "failing", "files", "iris", "media", "tensorless", "trainer",
+    ]  # fmt: skip
     assert {model["id"] for model in remote.models()} == set(remote.model_names)
     assert remote.metadata("iris")["name"] == "iris"
     assert remote.health()["ready"] is True
@@ -68,6 +70,12 @@ def test_arguments_of_every_type_and_text_from_a_command_line(remote):
         "text": "abab", "count": 2, "scale": 1.0, "flag": True, "color": "red",
         "numbers_sum": 6, "day": "2024-02-29",
     }  # fmt: skip
+
+
+def test_object_arguments_go_as_json(remote):
+    # The spec documents a dict argument as a form's string; the JSON body carries the object.
+    answer = remote.predict("tensorless", options={"a": 1, "b": [2]})
+    assert answer == {"status": "OK", "predictions": {"count": 2}}
 
 
 def test_arguments_are_checked_before_any_request(remote):

@@ -137,6 +137,8 @@ def _check(param: Mapping, value: Any) -> Any:
         elif not callable(getattr(value, "read", None)):
             raise ValueError("Expected a path or a binary file object.")
         return value
+    if kind == "string" and isinstance(value, (dict, list)):
+        return value  # an object or list argument: a form field's "string" in the spec
     value = _convert(kind, value)
     if "enum" in param and value not in param["enum"]:
         raise ValueError(f"Must be one of: {', '.join(map(str, param['enum']))}.")
