@@ -6,6 +6,8 @@ SERVE_VENV := .venv-examples
 MARSHMALLOW ?= 4
 TEST_VENV := .venv-test-mm$(MARSHMALLOW)
 PYTEST_ARGS ?=
+# Test processes in parallel (pytest-xdist); an idle process takes tests from a busy one.
+TEST_JOBS ?= 4
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -32,7 +34,7 @@ serve: $(SERVE_VENV)/.installed
 
 ## test: install deepserve, the test models and the examples, lint, and run the whole suite
 test: $(TEST_VENV)/.installed lint
-	$(TEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(TEST_VENV)/bin/python -m pytest -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff check .
