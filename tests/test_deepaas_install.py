@@ -1,20 +1,19 @@
 """``deepserve install``: a DEEPaaS model whose requirements pin DEEPaaS's stack installs next to
 deepserve, by the command docs/deepaas.md gives, and serves.
 
-The model (``tests/deepaas_pinned``) goes into a scratch environment layered over the test venv
-(whose packages it sees, and never changes): what pip installs lands in the scratch one.
+The model (``tests/deepaas_pinned``) goes into a child environment of the test venv (whose
+packages it sees, and never changes): what pip installs lands in the child.
 """
 
 from __future__ import annotations
 
 import io
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 import requests
+from environments import child_environment
 
 from deepserve.cli.install import DEEPAAS_STACK, deepserve_requirements, requirements_of
 
@@ -22,19 +21,9 @@ PINNED = Path(__file__).parent / "deepaas_pinned"
 IMAGE = b"\x89PNG\r\n\x1a\n pixels"
 
 
-def scratch_environment(path: Path) -> Path:
-    """A venv that also sees the test venv's packages; returns its ``deepserve`` command."""
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
-    python = path / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    layer = f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n"
-    (Path(purelib) / "test-venv.pth").write_text(layer)
-    command = path / "bin" / "deepserve"
+def deepserve_command(python: Path) -> Path:
+    """A ``deepserve`` command next to ``python``, running that environment's deepserve."""
+    command = python.parent / "deepserve"
     command.write_text(f"#!{python}\nfrom deepserve.cli import main\nmain()\n")
     command.chmod(0o755)
     return command
@@ -58,7 +47,8 @@ def test_requirements_left_out_and_constraints():
 
 @pytest.mark.e2e
 def test_a_model_pinning_old_webargs_installs_and_serves(tmp_path, run_server):
-    deepserve = scratch_environment(tmp_path / "venv")
+    python = child_environment(tmp_path / "venv")
+    deepserve = deepserve_command(python)
     installed = subprocess.run(
         [str(deepserve), "install", "-e", str(PINNED)],
         capture_output=True,
@@ -68,7 +58,7 @@ def test_a_model_pinning_old_webargs_installs_and_serves(tmp_path, run_server):
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "left out webargs~=5.5.3" in installed.stdout
     versions = subprocess.run(
-        [str(tmp_path / "venv" / "bin" / "python"), "-c",
+        [str(python), "-c",
          "import importlib.metadata as m; print(m.version('webargs'), m.version('marshmallow'))"],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
