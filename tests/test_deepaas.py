@@ -29,6 +29,7 @@ from deepserve.api import create_app
 from deepserve.api.deepaas import marshmallow3_dates, training_job
 from deepserve.arguments import response_schema
 from deepserve.cli.install import ensure_compat
+from deepserve.client import Client
 from deepserve.deepaas import GROUP as DEEPAAS_GROUP
 from deepserve.deepaas import accept_media_types, installed_deepaas, is_compat, load_hint
 from deepserve.jobs.store import Job
@@ -563,3 +564,13 @@ def test_deepserve_models_keep_deepserve_shapes(client):
     for model, status in (("trainer", "202"), ("deepaas-class", "200")):
         assert status in spec["paths"][f"/v2/models/{model}/train/"]["post"]["responses"]
     assert "echo.prediction" in spec["definitions"]
+
+
+@pytest.mark.e2e
+def test_the_python_client_follows_a_deepaas_model_training(run_server, tmp_path):
+    server = run_server("--model", "deepaas-class", env={"DEEPSERVE_DATA_DIR": str(tmp_path)})
+    with Client(server.url) as remote:
+        job = remote.train("deepaas-class")
+        assert job.wait(timeout=60)["output"] == {"trained": True}  # DEEPaaS's result
+        assert job.status == "done"
+        assert [found.id for found in remote.jobs("deepaas-class")] == [job.id]

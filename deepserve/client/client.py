@@ -141,7 +141,9 @@ class Client:
         """``model``'s training jobs, newest first (only those with ``status``, if given)."""
         path = f"/v2/models/{self._model(model).name}/train/"
         params = {"status": status} if status else None
-        found = self.transport.json("GET", path, params=params)["jobs"]
+        found = self.transport.json("GET", path, params=params)
+        if isinstance(found, dict):  # a DEEPaaS model's jobs come as a bare array
+            found = found["jobs"]
         return [Job(self.transport, document) for document in found]
 
     def close(self) -> None:
