@@ -18,9 +18,11 @@ from ..logs import logging_config
 from ..metrics import multiprocess_directory
 from ..record import ModelRecord
 from ..reloading import model_files
+from ..rundir import server_directory
 from ..server import Server, gunicorn_options
 from ..settings import Settings, read_tokens
 from ..targets import Target, export
+from ..worker import ConnectionLimits
 from .jobsetup import initialise, job_environment, job_store
 from .options import (
     Size,
@@ -62,6 +64,20 @@ from .options import (
     "--no-preload).",
 )
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
+@option(
+    "--body-timeout",
+    default=ConnectionLimits.body_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a client has to send a request's head and a body of up to 64 KiB (for a "
+    "larger body: the longest pause while sending it); 408 after it.",
+)
+@option(
+    "--max-request-line",
+    default="64K",
+    type=Size(),
+    help="Longest request line (method, path and query string), in bytes or with K/M (414 "
+    "above it).",
+)
 @log_format_option
 @option("--no-access-log", is_flag=True, help="Do not log a line per request.")
 @option(
@@ -164,6 +180,8 @@ def run(
     workers,
     threads,
     timeout,
+    body_timeout,
+    max_request_line,
     **app_options,
 ) -> None:
     """Serve the installed models, and each TARGET (path/to/file.py:Class or module:attr),
@@ -186,7 +204,10 @@ def run(
     groups = model_groups(no_deepaas)
     if reload:
         options.update(reload=True, reload_extra_files=model_files(models, groups, targets))
-    with multiprocess_directory():  # before anything imports prometheus_client
+    limits = ConnectionLimits(body_timeout=body_timeout, max_request_line=max_request_line)
+    # the server's temporary files all go to its own directory; metrics files too, set up
+    # before anything imports prometheus_client
+    with server_directory() as directory, multiprocess_directory():
         if no_preload:  # checked in another process: this one never imports the models
             inventory = inventory_elsewhere(models, groups, log_format, log_level, targets)
             selection = _Selection(models, groups, targets, reload)
@@ -218,6 +239,8 @@ def run(
             preload=not no_preload,
             warm=settings.warm,
             supervisor=helper,
+            limits=limits,
+            directory=directory,
         ).run()
 
 
