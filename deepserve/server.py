@@ -82,7 +82,7 @@ class Server(BaseApplication):
 
     def warm_worker(self, worker) -> None:
         """Warm every model in this worker; a failure stops the worker from booting."""
-        for record in worker.wsgi.extensions["deepserve"]["models"].values():
+        for record in self.wsgi().extensions["deepserve"]["models"].values():
             log.info("warming model %r in worker %s", record.name, worker.pid)
             record.warm()
 

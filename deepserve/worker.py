@@ -13,6 +13,9 @@
   enforced by the loop instead (``414``), so that arguments fit in a query string.
 - **JSON errors.** gunicorn's own answers (bad framing, ``414``, ``431``, an error outside the
   application) are ``{"message": ...}`` documents, like every answer of the application.
+- **Requests that take too long.** A request whose answer has not started within
+  ``--timeout`` is answered ``504`` from the loop, and the worker restarts (a thread cannot be
+  stopped). gunicorn's own timeout only sees a stuck event loop.
 - **Parent death.** The kernel sends the worker ``SIGTERM`` when the master dies (Linux), so an
   orphaned worker stops taking requests at once and exits once those in flight are answered.
 
@@ -26,11 +29,13 @@ import ctypes
 import dataclasses
 import errno
 import json
+import os
 import re
 import selectors
 import signal
 import socket
 import sys
+import threading
 import time
 from functools import partial
 from http import HTTPStatus
@@ -147,6 +152,9 @@ class Connection(gthread.TConn):
         self.received = bytearray()
         self.deadline = 0.0  # while the loop waits for it (time.monotonic())
         self.drained = 0  # while it is being closed after a rejection
+        self.started = 0.0  # when a thread was asked to answer its request
+        self.answering = False  # whether the application started its answer
+        self.abandoned = False  # answered 504 by the loop: its thread is stuck
 
     def init(self) -> None:
         """Prepare the connection for a request (in the thread): hand what the loop received
@@ -171,6 +179,9 @@ class ThreadWorker(gthread.ThreadWorker):
         # Ordered by deadline: each dict gets its connections with the same delay.
         self.arriving: dict[Connection, None] = {}
         self.rejected: dict[Connection, None] = {}
+        self.busy: dict[Connection, None] = {}  # given to a thread, oldest first
+        self.stuck = False  # a thread is stuck in a request: the worker restarts
+        self.local = threading.local()  # the connection each thread answers
 
     @classmethod
     def check_config(cls, cfg, log) -> None:
@@ -182,9 +193,33 @@ class ThreadWorker(gthread.ThreadWorker):
         stop_with_parent()
         super().init_process()
 
+    def load_wsgi(self) -> None:
+        """Load the application, wrapped to note when each answer starts."""
+        super().load_wsgi()
+        app, local = self.wsgi, self.local
+
+        def noting_the_answer(environ, start_response):
+            conn = local.conn
+
+            def start(status, headers, exc_info=None):
+                conn.answering = True
+                return start_response(status, headers, exc_info)
+
+            return app(environ, start)
+
+        self.wsgi = noting_the_answer
+
+    def run(self) -> None:
+        super().run()
+        if self.stuck:  # its thread would keep the interpreter from exiting
+            self.log.info("Worker %s exits, leaving a stuck request behind", self.pid)
+            os._exit(0)
+
     # Requests arriving, in the event loop
 
     def accept(self, listener) -> None:
+        if not self.alive:  # stopping (the master may be gone): leave it to the other workers
+            return
         try:
             sock, client = listener.accept()
         except OSError as error:
@@ -238,9 +273,11 @@ class ThreadWorker(gthread.ThreadWorker):
 
     def murder_pending(self) -> None:
         """Also answer 408 to requests that did not arrive in time (and, when stopping, close
-        connections that have not started one); called by gunicorn's loop each time round."""
+        connections that have not started one), and 504 to those a thread has not started to
+        answer within --timeout; called by gunicorn's loop each time round."""
         super().murder_pending()
         now = time.monotonic()
+        self._abandon_stuck(now)
         for conn in list(self.arriving):
             expired = conn.deadline <= now
             if not expired and self.alive:
@@ -287,9 +324,49 @@ class ThreadWorker(gthread.ThreadWorker):
         self.nr_conns -= 1
         conn.close()
 
+    # Requests in the threads, watched from the event loop
+
+    def enqueue_req(self, conn: Connection) -> None:
+        conn.started = time.monotonic()
+        conn.answering = False
+        self.busy[conn] = None
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn: Connection, fs) -> None:
+        del self.busy[conn]
+        if conn.abandoned:  # answered and counted out already
+            conn.close()
+            return
+        super().finish_request(conn, fs)
+
+    def _abandon_stuck(self, now: float) -> None:
+        """Answer 504 to the requests whose answer has not started within --timeout, and restart
+        the worker: a thread cannot be stopped, and may hold a model's lock. The others in
+        flight are answered first, as in any graceful stop."""
+        for conn in list(self.busy):
+            if now - conn.started <= self.cfg.timeout:
+                break  # the others are younger
+            if conn.answering or conn.abandoned:
+                continue
+            conn.abandoned = True
+            self.nr_conns -= 1  # the stop does not wait for it
+            message = f"The server did not answer within {self.cfg.timeout} s."
+            with contextlib.suppress(OSError):
+                conn.sock.send(json_answer(504, message))
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            if not self.stuck:
+                self.log.error(
+                    "A request to worker %s has waited for its answer over %s s (--timeout): "
+                    "the worker restarts",
+                    self.pid,
+                    self.cfg.timeout,
+                )
+                self.stuck, self.alive = True, False
+
     # In the threads
 
     def handle_request(self, req, conn) -> bool:
+        self.local.conn = conn
         if req.body is not None:  # nothing of it is read yet
             req.body = RequestBody(req.body.reader, self.limits.body_timeout)
         return super().handle_request(req, conn)

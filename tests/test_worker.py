@@ -158,8 +158,11 @@ def test_orphaned_workers_stop_at_once(run_server, wait, gone):
     server = run_server("--model", "slow", "--workers", "2", "--no-warm")
     pids = {worker_pid(server) for _ in range(20)}
     server.process.send_signal(signal.SIGKILL)
-    for pid in pids:
-        wait(lambda pid=pid: gone(pid), timeout=1)
+    server.process.wait()
+    with pytest.raises((requests.ConnectionError, requests.Timeout)):  # taken by no worker
+        requests.get(server.url + "/v2/health/live", timeout=1)
+    for pid in pids:  # idle, each exits at once; time to spare on a loaded machine
+        wait(lambda pid=pid: gone(pid), timeout=5)
 
 
 def worker_pid(server) -> int:
@@ -188,3 +191,14 @@ def test_no_temporary_file_outlives_a_killed_worker_or_master(run_server, tmp_pa
     assert len(list(tmp_path.glob("deepserve-server-*"))) == 1
     other.stop()
     assert not list(tmp_path.glob("deepserve-server-*"))
+
+
+@pytest.mark.e2e
+def test_a_request_not_answered_within_the_timeout_is_a_504_and_its_worker_restarts(run_server):
+    server = run_server("--model", "slow", "--timeout", "2", "--threads", "2", "--no-warm")
+    stuck = worker_pid(server)
+    answer = requests.post(server.url + "/v2/models/slow/predict/?seconds=20", timeout=15)
+    assert answer.status_code == 504
+    assert answer.json() == {"message": "The server did not answer within 2 s."}
+    assert worker_pid(server) != stuck  # a new worker answers at once
+    assert "has waited for its answer over 2 s (--timeout): the worker restarts" in server.output()
