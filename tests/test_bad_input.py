@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 
 import pytest
+import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -159,8 +161,6 @@ def test_a_float_argument_given_an_integer_past_the_float_range_is_422(api):
 
 
 def test_a_truncated_upload_leaves_nothing_behind(api, tmp_path, monkeypatch):
-    import tempfile
-
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", None)
     client, _ = api
@@ -172,3 +172,33 @@ def test_a_truncated_upload_leaves_nothing_behind(api, tmp_path, monkeypatch):
     )
     assert response.status_code == 400
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_issue_16_inputs_are_json_4xx_on_a_real_server(run_server, tmp_path):
+    server = run_server(
+        "--model", "echo", "--model", "files", "--model", "trainer", "--no-warm",
+        "--data-dir", str(tmp_path / "data"), env={"TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    predict, train = (
+        server.url + "/v2/models/echo/predict/",
+        server.url + "/v2/models/trainer/train/",
+    )
+    json_type = {"Content-Type": "application/json"}
+    answers = [
+        requests.post(
+            predict, data='{"text": ' + "[" * 100_000 + "]" * 100_000 + "}", headers=json_type
+        ),
+        requests.post(train, data='{"seconds": ' + "1" * 5000 + "}", headers=json_type),
+        requests.get(train + "?offset=9223372036854775808"),
+        requests.post(
+            server.url + "/v2/models/files/predict/",
+            data=MULTIPART[:-10],
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        ),
+    ]
+    assert [answer.status_code for answer in answers] == [400, 400, 422, 400]
+    assert all(answer.json()["message"] for answer in answers)
+    assert requests.get(train).json() == {"jobs": []}  # none was created
+    server.stop()
+    assert not list(tmp_path.glob("deepserve-server-*"))
