@@ -11,6 +11,8 @@ import time
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from deepserve.worker import RequestLineTooLong, arrived, json_answer
 
@@ -45,6 +47,31 @@ def test_a_request_has_arrived(data):
 )
 def test_a_request_is_still_arriving(data):
     assert not arrived(data, 100)
+
+
+header_names = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,20}\Z").filter(
+    lambda name: name.lower() not in ("content-length", "transfer-encoding", "expect")
+)
+header_values = st.from_regex(r"\A[ -~]{0,40}\Z").map(str.strip)
+
+
+@given(
+    path=st.from_regex(r"\A/[!-~]{0,200}\Z"),
+    headers=st.lists(st.tuples(header_names, header_values), max_size=10),
+    body=st.binary(max_size=2000),
+    empty_line=st.booleans(),
+    pipelined=st.binary(max_size=50),
+)
+def test_a_whole_request_has_always_arrived_and_never_before_its_head(
+    path, headers, body, empty_line, pipelined
+):
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    request = (b"\r\n" if empty_line else b"") + head.encode() + body
+    assert arrived(request + pipelined, 1000)  # a late 408 for a whole request: never
+    assert not arrived(request[: len(request) - len(body) - 1], 1000)
+    if body:
+        assert not arrived(request[:-1], 1000)
 
 
 @pytest.mark.parametrize("data", [b"GET /" + b"a" * 100, b"GET /" + b"a" * 100 + b" HTTP/1.1\r\n"])
@@ -151,6 +178,19 @@ def test_gunicorn_refusals_are_json(run_server):
     # over gunicorn's own limit of 8190 bytes, under ours
     answer = requests.post(server.url + "/v2/models/echo/predict/?text=" + "a" * 15000)
     assert answer.status_code == 200 and len(answer.json()["text"]) == 15000
+
+
+@pytest.mark.e2e
+def test_a_body_sent_after_100_continue_is_read(run_server):
+    server = run_server("--model", "echo", "--no-warm")
+    body = b'{"text": "' + b"a" * 5000 + b'"}'
+    head = PREDICT + b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+    with socket.create_connection(_address(server.url), timeout=10) as sock:
+        sock.sendall(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # only then the body
+        sock.sendall(body)
+        status, _, answer = read_answer(sock)
+    assert status == 200 and len(answer["text"]) == 5000
 
 
 @pytest.mark.e2e
