@@ -52,6 +52,8 @@ from .errors import APIError
 READ_SIZE = 64 * 1024
 #: Bodies up to this size are received by the event loop before a thread takes the request.
 BUFFERED_BODY = 64 * 1024
+#: Seconds a connection just accepted counts as taking a thread, while its request arrives.
+FRESH = 0.05
 #: Seconds a rejected connection is drained before it is closed (closing a socket with unread
 #: data would reset the connection, and the client might lose the answer).
 LINGER = 1.0
@@ -228,6 +230,7 @@ class ThreadWorker(gthread.ThreadWorker):
             raise
         self.nr_conns += 1
         self._await_request(Connection(self.cfg, sock, client, listener.getsockname(), self.limits))
+        self.set_accept_enabled(True)  # or not, if every thread is spoken for now
 
     def on_client_socket_readable(self, conn: Connection, client) -> None:
         """A kept-alive connection has a new request coming."""
@@ -325,6 +328,28 @@ class ThreadWorker(gthread.ThreadWorker):
         conn.close()
 
     # Requests in the threads, watched from the event loop
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Accept connections only while a thread is free: the others stay in the listen queue
+        for an idle worker (as with gunicorn's sync workers) instead of queueing here.
+
+        gunicorn's loop calls this each time round; a connection just accepted counts as taking
+        a thread for FRESH seconds (its request usually follows at once), a stalled one no more.
+        """
+        super().set_accept_enabled(enabled and self._threads_spoken_for() < self.cfg.threads)
+
+    def _threads_spoken_for(self) -> int:
+        fresh, threshold = 0, time.monotonic() + self.limits.body_timeout - FRESH
+        for conn in reversed(self.arriving):  # the youngest last
+            if conn.deadline <= threshold:
+                break
+            fresh += 1
+        return len(self.busy) + fresh
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if not self._accepting and self.arriving:  # look again once they are no longer fresh
+            timeout = min(timeout, FRESH)
+        super().wait_for_and_dispatch_events(timeout)
 
     def enqueue_req(self, conn: Connection) -> None:
         conn.started = time.monotonic()
