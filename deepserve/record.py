@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
 
 from .arguments import ArgumentSpec, DeclarationError, response_schema
+from .batching import DEFAULT_MAX_SIZE, DEFAULT_MAX_WAIT_MS, Batcher, BatchObserver, BatchPolicy
 from .errors import APIError, ModelError, NotSupported
 from .model import JSON, BaseModel
 
@@ -58,6 +61,10 @@ class ModelRecord:
         self.media_types = _media_types(getattr(obj, "predict_media_types", (JSON,)))
         self.validate_args = self._optional_args("validate")
         self.train_args = self._optional_args("train")
+        # Every call of the model holds this lock, unless it declares itself thread-safe.
+        self.thread_safe = getattr(obj, "thread_safe", False) is True
+        self._lock = contextlib.nullcontext() if self.thread_safe else threading.Lock()
+        self.batcher = self._batcher()
         # Set by warm() in the process that ran it: gunicorn forks workers from the master, so
         # each worker has its own copy and only its own warm() makes it True.
         self.warmed = False
@@ -68,6 +75,46 @@ class ModelRecord:
         getter = getattr(self.obj, f"get_{method}_args", None)
         declared = getter() if callable(getter) else {}
         return ArgumentSpec(declared, label=f"{self.name} {method} args")
+
+    def _batcher(self) -> Batcher | None:
+        """The batcher of a model that declares ``predict_batch`` (None for the others)."""
+        if not implements(self.obj, "predict_batch"):
+            return None
+        try:
+            policy = BatchPolicy(
+                getattr(self.obj, "max_batch_size", DEFAULT_MAX_SIZE),
+                getattr(self.obj, "max_batch_wait_ms", DEFAULT_MAX_WAIT_MS),
+            )
+        except ValueError as error:
+            raise DeclarationError(f"max_batch_size/max_batch_wait_ms: {error}") from error
+        return Batcher(self.name, self._call_batch, policy)
+
+    @property
+    def batch_policy(self) -> BatchPolicy | None:
+        """How this model's requests are batched (None: one predict call per request)."""
+        return self.batcher.policy if self.batcher is not None else None
+
+    def set_batch_policy(self, policy: BatchPolicy) -> None:
+        """Override the model's own batch limits (``--batch``); ValueError if it does not batch."""
+        if self.batcher is None:
+            raise ValueError(f"model '{self.name}' does not implement predict_batch")
+        self.batcher.policy = policy
+
+    def observe_batches(self, observer: BatchObserver) -> None:
+        """Report this model's batches to ``observer`` (metrics); nothing for unbatched ones."""
+        if self.batcher is not None:
+            self.batcher.observer = observer
+
+    def arriving(self) -> contextlib.AbstractContextManager:
+        """Wrap the handling of a predict request: a batch forming meanwhile waits for it."""
+        if self.batcher is None or self.batcher.policy.max_size == 1:
+            return contextlib.nullcontext()
+        return self.batcher.arriving()
+
+    def close(self) -> None:
+        """Answer the requests queued for a batch, then refuse new ones (a stopping server)."""
+        if self.batcher is not None:
+            self.batcher.close()
 
     def metadata(self) -> dict:
         """The model's metadata, checked to be a JSON object."""
@@ -101,11 +148,26 @@ class ModelRecord:
             )
         return best
 
-    def predict(self, args: dict, media_type: str = JSON) -> Any:
-        """Call ``predict``; with several media types, the chosen one comes as ``accept``."""
+    def predict(
+        self,
+        args: dict,
+        media_type: str = JSON,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> Any:
+        """Call ``predict``, or ``predict_batch`` with concurrent requests for a batching model
+        (``on_batch`` then gets the size of the batch); with several media types, the chosen
+        one comes as ``accept``."""
         if len(self.media_types) > 1:
             args = {**args, "accept": media_type}
-        return self._call("predict", args)
+        if self.batcher is None or self.batcher.policy.max_size == 1:
+            return self._call("predict", args)
+        try:
+            output, size = self.batcher.submit(args)
+        except Exception as error:
+            self._fail("predict", error)
+        if on_batch is not None:
+            on_batch(size)
+        return output
 
     def predict_rows(self, rows: list[dict], media_type: str = JSON) -> list[Any]:
         """Predict for the argument sets of one request (the rows of an Open Inference Protocol
@@ -152,14 +214,25 @@ class ModelRecord:
 
     def _call(self, method: str, args: dict) -> Any:
         try:
-            return getattr(self.obj, method)(**args)
-        except HTTPException:
-            raise  # the model chose an HTTP answer (e.g. abort(400)): pass it on
+            with self._lock:
+                return getattr(self.obj, method)(**args)
         except Exception as error:
-            log.exception("model %r failed in %s", self.name, method)
-            raise ModelError(
-                f"Model '{self.name}' failed in {method}: {type(error).__name__}: {error}"
-            ) from error
+            self._fail(method, error)
+
+    def _call_batch(self, batch: list[dict]) -> Any:
+        with self._lock:
+            return self.obj.predict_batch(batch)
+
+    def _fail(self, method: str, error: Exception) -> NoReturn:
+        """Raise what the caller gets for ``error``, raised by (or returned from) the model: the
+        model's own HTTP answer (e.g. abort(400)) as it is, anything else a logged 500."""
+        if isinstance(error, HTTPException):
+            raise error
+        exc_info = (type(error), error, error.__traceback__)
+        log.error("model %r failed in %s", self.name, method, exc_info=exc_info)
+        raise ModelError(
+            f"Model '{self.name}' failed in {method}: {type(error).__name__}: {error}"
+        ) from error
 
 
 def is_media_type(value: Any) -> bool:

@@ -62,6 +62,7 @@ class Server(BaseApplication):
         self.cfg.set("child_exit", self.worker_exited)
         if self.directory is not None:
             self.cfg.set("post_fork", self.enter_worker)
+        self.cfg.set("worker_exit", self.close_models)
         if self.warm:
             self.cfg.set("post_worker_init", self.warm_worker)
         if self.supervisor is not None:
@@ -89,6 +90,13 @@ class Server(BaseApplication):
     def enter_worker(self, arbiter, worker) -> None:
         """Give the new worker its own temporary directory (in the worker, after the fork)."""
         self.directory.enter_worker()
+
+    def close_models(self, arbiter, worker) -> None:
+        """In a worker that stops: answer the predictions still queued for a batch."""
+        if getattr(worker, "wsgi", None) is None:  # it never loaded the app
+            return
+        for record in worker.wsgi.extensions["deepserve"]["models"].values():
+            record.close()
 
     def worker_exited(self, arbiter, worker) -> None:
         """Forget the live metrics (requests in flight) of a worker that is gone, and remove

@@ -10,6 +10,7 @@ import click
 import flask
 
 from ..api import create_app
+from ..batching import BatchPolicy
 from ..extras import MissingExtra
 from ..jobs.backend import JobBackend
 from ..jobs.backends import BACKENDS, open_backend
@@ -25,6 +26,7 @@ from ..targets import Target, export
 from ..worker import ConnectionLimits
 from .jobsetup import initialise, job_environment, job_store
 from .options import (
+    BatchParam,
     Size,
     broker_option,
     data_dir_option,
@@ -48,6 +50,16 @@ from .options import (
 @option("--port", default=5000, type=click.IntRange(0, 65535), help="Port to listen on.")
 @option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
 @option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
+@option(
+    "--batch",
+    "batch_policies",
+    multiple=True,
+    type=BatchParam(),
+    metavar="MODEL=SIZE[,WAIT_MS]",
+    help="Batch MODEL's concurrent predictions in calls of at most SIZE requests, the first "
+    "waiting at most WAIT_MS for more; overrides the model's own limits (repeatable; SIZE 1: "
+    "one predict call per request). A batch holds at most --threads requests.",
+)
 @model_option
 @deepaas_option
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
@@ -182,6 +194,7 @@ def run(
     timeout,
     body_timeout,
     max_request_line,
+    batch_policies,
     **app_options,
 ) -> None:
     """Serve the installed models, and each TARGET (path/to/file.py:Class or module:attr),
@@ -202,6 +215,7 @@ def run(
         access_log=not no_access_log,
     )
     groups = model_groups(no_deepaas)
+    batching = dict(batch_policies)
     if reload:
         options.update(reload=True, reload_extra_files=model_files(models, groups, targets))
     limits = ConnectionLimits(body_timeout=body_timeout, max_request_line=max_request_line)
@@ -211,12 +225,15 @@ def run(
         if no_preload:  # checked in another process: this one never imports the models
             inventory = inventory_elsewhere(models, groups, log_format, log_level, targets)
             selection = _Selection(models, groups, targets, reload)
-            load_app = functools.partial(_worker_app, inventory, selection, settings)
+            load_app = functools.partial(_worker_app, inventory, selection, settings, batching)
         else:
             discovery = discover(models, groups, targets)
             inventory = discovery.inventory()
-            load_app = functools.partial(_app, discovery.models, inventory, settings)
+            load_app = functools.partial(_app, discovery.models, inventory, settings, batching)
         require_models(inventory, selected=bool(models))
+        for name in batching:
+            if name not in inventory.served:
+                raise click.UsageError(f"--batch {name}=...: no model named '{name}' is served")
         try:
             backend = open_backend(
                 job_backend,
@@ -245,9 +262,20 @@ def run(
 
 
 def _app(
-    records: list[ModelRecord], inventory: Inventory, settings: Settings, jobs: JobBackend
+    records: list[ModelRecord],
+    inventory: Inventory,
+    settings: Settings,
+    batching: dict[str, BatchPolicy],
+    jobs: JobBackend,
 ) -> flask.Flask:
-    """The app serving ``records``, which reports the failures of ``inventory``."""
+    """The app serving ``records`` with the ``--batch`` limits, which reports the failures of
+    ``inventory``."""
+    for record in records:
+        if record.name in batching:
+            try:
+                record.set_batch_policy(batching[record.name])
+            except ValueError as error:
+                raise click.UsageError(f"--batch {record.name}=...: {error}") from error
     return create_app(records, settings, jobs=jobs, rejections=inventory.failures)
 
 
@@ -262,7 +290,11 @@ class _Selection:
 
 
 def _worker_app(
-    inventory: Inventory, selection: _Selection, settings: Settings, jobs: JobBackend
+    inventory: Inventory,
+    selection: _Selection,
+    settings: Settings,
+    batching: dict[str, BatchPolicy],
+    jobs: JobBackend,
 ) -> flask.Flask:
     """The app of one worker of a ``--no-preload`` server, with its own copies of the models
     that were checked before the fork; one failing now stops the worker.
@@ -272,11 +304,11 @@ def _worker_app(
     """
     if selection.reload:
         discovery = discover(selection.models, selection.groups, selection.targets)
-        return _app(discovery.models, discovery.inventory(), settings, jobs)
+        return _app(discovery.models, discovery.inventory(), settings, batching, jobs)
     discovery = discover(inventory.served, selection.groups, selection.targets)
     if discovery.failures:
         raise RuntimeError("; ".join(str(rejection) for rejection in discovery.failures))
-    return _app(discovery.models, inventory, settings, jobs)
+    return _app(discovery.models, inventory, settings, batching, jobs)
 
 
 def _settings(
