@@ -22,8 +22,10 @@ from report import Report, load_average, write
 
 SCENARIOS = (
     "predict-query", "predict-json", "upload-1mb", "upload-500mb", "training", "startup",
-    "memory",
+    "memory", "batching", "threads",
 )  # fmt: skip
+#: The scenarios that measure DEEPaaS too (its environment is prepared only for them).
+WITH_DEEPAAS = {"predict-query", "predict-json", "upload-1mb", "upload-500mb"}
 TRAINING_RATE = 100
 
 
@@ -48,15 +50,15 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
+    chosen = args.only or SCENARIOS
     plan = scenarios.Plan(
         deepserve_environment().prepare(),
-        deepaas_environment().prepare(),
+        deepaas_environment().prepare() if set(chosen) & WITH_DEEPAAS else None,
         rounds=args.rounds,
         seconds=args.seconds,
         warmup=args.warmup,
         variants=tuple(tuple(shlex.split(options)) for options in args.variant),
     )
-    chosen = args.only or SCENARIOS
     report = Report(plan, load_average())
     print(f"load average {load_average()}", file=sys.stderr)
     for name in chosen:
@@ -96,6 +98,10 @@ def run(name: str, plan: scenarios.Plan, report: Report) -> None:
         report.start_up(scenarios.start_up(plan))
     elif name == "memory":
         report.memory(scenarios.memory(plan))
+    elif name == "batching":
+        report.batching(scenarios.batching(plan))
+    elif name == "threads":
+        report.threads(scenarios.threads(plan))
 
 
 if __name__ == "__main__":

@@ -43,13 +43,22 @@ from .options import (
     targets_argument,
 )
 
+#: Threads per worker, chosen by measurement (docs/architecture.md, "Concurrency").
+THREADS = 32
+
 
 @click.command()
 @targets_argument
 @option("--host", default="127.0.0.1", help="Address to listen on.")
 @option("--port", default=5000, type=click.IntRange(0, 65535), help="Port to listen on.")
 @option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
-@option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
+@option(
+    "--threads",
+    default=THREADS,
+    type=click.IntRange(min=1),
+    help="Requests each worker answers at once (each model is still called by one thread at a "
+    "time unless it declares thread_safe; 1: gunicorn's sync worker).",
+)
 @option(
     "--batch",
     "batch_policies",
