@@ -221,6 +221,13 @@ class Report:
                 ["one row per call", result.model_rows_per_s_alone],
             ],
         )  # fmt: skip
+        model_cpu_ms = 1000 / result.model_rows_per_s  # one core busy per row, in batches
+        self.lines += [
+            f"CPU per request: the batched forest {batched.cpu_ms:.2f} ms; the no-op model "
+            f"{noop.cpu_ms:.2f} ms plus the forest's own {model_cpu_ms:.2f} ms per row "
+            f"= {noop.cpu_ms + model_cpu_ms:.2f} ms.",
+            "",
+        ]
         limit = min(result.model_rows_per_s, noop.requests_per_s)
         speed_up = batched.requests_per_s / unbatched.requests_per_s
         share = batched.requests_per_s / limit

@@ -89,11 +89,6 @@ class ModelRecord:
             raise DeclarationError(f"max_batch_size/max_batch_wait_ms: {error}") from error
         return Batcher(self.name, self._call_batch, policy)
 
-    @property
-    def batch_policy(self) -> BatchPolicy | None:
-        """How this model's requests are batched (None: one predict call per request)."""
-        return self.batcher.policy if self.batcher is not None else None
-
     def set_batch_policy(self, policy: BatchPolicy) -> None:
         """Override the model's own batch limits (``--batch``); ValueError if it does not batch."""
         if self.batcher is None:
@@ -105,11 +100,14 @@ class ModelRecord:
         if self.batcher is not None:
             self.batcher.observer = observer
 
+    @property
+    def batching(self) -> bool:
+        """Whether predictions go through the batcher (a batch size of 1 calls ``predict``)."""
+        return self.batcher is not None and self.batcher.policy.max_size > 1
+
     def arriving(self) -> contextlib.AbstractContextManager:
         """Wrap the handling of a predict request: a batch forming meanwhile waits for it."""
-        if self.batcher is None or self.batcher.policy.max_size == 1:
-            return contextlib.nullcontext()
-        return self.batcher.arriving()
+        return self.batcher.arriving() if self.batching else contextlib.nullcontext()
 
     def close(self) -> None:
         """Answer the requests queued for a batch, then refuse new ones (a stopping server)."""
@@ -159,7 +157,7 @@ class ModelRecord:
         one comes as ``accept``."""
         if len(self.media_types) > 1:
             args = {**args, "accept": media_type}
-        if self.batcher is None or self.batcher.policy.max_size == 1:
+        if not self.batching:
             return self._call("predict", args)
         try:
             output, size = self.batcher.submit(args)
