@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -391,3 +392,28 @@ def test_a_threaded_server_batches_concurrent_requests(run_server):
     assert server.stop() == 0
     assert re.search(r'"POST /v2/models/batched/predict/ HTTP/1.1" 200 .* batch=\d+$',
                      server.output(), re.MULTILINE)  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_a_stopping_server_answers_the_requests_it_queued(run_server, wait):
+    server = run_server("--model", "batched", "--threads", "16")
+    started = threading.Barrier(13)
+
+    def predict(n: int) -> requests.Response:
+        started.wait(JOIN)
+        return requests.post(server.url + PREDICT, json={"n": n, "seconds": 1}, timeout=60)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = pool.map(predict, range(12))  # batches of at most 8: two calls of 1 s
+        started.wait(JOIN)
+
+        def in_flight() -> float:  # the twelve requests and this scrape
+            metrics = scrape(requests.get(server.url + "/metrics", timeout=60).text)
+            return metrics[("deepserve_requests_in_flight", frozenset())]
+
+        wait(lambda: in_flight() == 13)  # every request is in the worker: queued or computing
+        server.process.send_signal(signal.SIGTERM)
+        answers = list(answers)
+    assert [answer.status_code for answer in answers] == [200] * 12
+    assert [answer.json()["predictions"]["n"] for answer in answers] == list(range(12))
+    assert server.process.wait(30) == 0
