@@ -101,15 +101,11 @@ class _Item:
         self.batch_size = 0
 
     def answer(self, output: Any, batch_size: int) -> None:
+        """Give the request its output, or its error when ``output`` is an exception."""
         if isinstance(output, Exception):
             self.error = output
         else:
             self.output = output
-        self.batch_size = batch_size
-        self.done.set()
-
-    def fail(self, error: Exception, batch_size: int) -> None:
-        self.error = error
         self.batch_size = batch_size
         self.done.set()
 
@@ -211,7 +207,7 @@ class Batcher:
             except BaseException as error:  # never leave a waiting request without an answer
                 for item in batch:
                     if not item.done.is_set():
-                        item.fail(ModelError(f"Model '{self.name}' failed: {error!r}"), 0)
+                        item.answer(ModelError(f"Model '{self.name}' failed: {error!r}"), 0)
                 if not isinstance(error, Exception):
                     raise
 
@@ -249,7 +245,7 @@ class Batcher:
             outputs = self.call([item.args for item in batch])
         except Exception as error:
             if size == 1:
-                batch[0].fail(error, 1)
+                batch[0].answer(error, 1)
                 return
             half = size // 2
             log.warning(
@@ -272,7 +268,7 @@ class Batcher:
             )
             log.error("%s", error.description)
             for item in batch:
-                item.fail(error, size)
+                item.answer(error, size)
             return
         for item, output in zip(batch, outputs, strict=True):
             item.answer(output, size)
