@@ -204,12 +204,12 @@ class Batcher:
                 return
             try:
                 self._execute(batch)
-            except BaseException as error:  # never leave a waiting request without an answer
+            except BaseException as error:  # SystemExit from a model, a failing observer...
+                # ...must neither leave a request without an answer nor stop the thread
+                log.exception("model %r: a batch of %d failed", self.name, len(batch))
                 for item in batch:
                     if not item.done.is_set():
                         item.answer(ModelError(f"Model '{self.name}' failed: {error!r}"), 0)
-                if not isinstance(error, Exception):
-                    raise
 
     def _next_batch(self) -> list[_Item] | None:
         """The requests of the next batch, when one is due; None once closed and drained."""

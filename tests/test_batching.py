@@ -192,6 +192,21 @@ def test_an_output_that_is_not_a_list_fails_the_whole_batch():
     assert isinstance(error, ModelError) and "returned no list" in error.data["message"]
 
 
+def test_a_model_that_exits_fails_its_batch_and_the_next_batch_is_served():
+    calls = []
+
+    def exits_once(batch):
+        calls.append(batch)
+        if len(calls) == 1:
+            raise SystemExit(3)
+        return [args["n"] for args in batch]
+
+    batcher = Batcher("m", exits_once, BatchPolicy(8, max_wait_ms=FOREVER_MS))
+    (error,) = submit_all(batcher, [1]).values()
+    assert isinstance(error, ModelError) and "SystemExit(3)" in error.data["message"]
+    assert submit_all(batcher, [2]) == {2: (2, 1)}
+
+
 def test_closing_answers_every_queued_request_then_refuses_new_ones():
     call = Doubler()
     call.release.clear()  # the first batch stays in the model until released
