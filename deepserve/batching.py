@@ -160,8 +160,9 @@ class Batcher:
                     self._arriving -= 1
                     self._condition.notify()
 
-    def submit(self, args: dict) -> tuple[Any, int]:
-        """Queue one request, wait for its batch; return its output and the batch's size.
+    def submit(self, args: dict, on_batch: Callable[[int], None] | None = None) -> Any:
+        """Queue one request, wait for its batch and return its output; ``on_batch`` gets the
+        size of the batch that answered it.
 
         Raises what the model gave for this request (the exception it returned or raised).
         """
@@ -178,9 +179,11 @@ class Batcher:
             self._queue.append(item)
             self._condition.notify()
         item.done.wait()
+        if on_batch is not None and item.batch_size:
+            on_batch(item.batch_size)
         if item.error is not None:
             raise item.error
-        return item.output, item.batch_size
+        return item.output
 
     def close(self) -> None:
         """Refuse new requests (503), answer every queued one, and stop the batch thread."""

@@ -160,12 +160,9 @@ class ModelRecord:
         if not self.batching:
             return self._call("predict", args)
         try:
-            output, size = self.batcher.submit(args)
+            return self.batcher.submit(args, on_batch)
         except Exception as error:
             self._fail("predict", error)
-        if on_batch is not None:
-            on_batch(size)
-        return output
 
     def predict_rows(self, rows: list[dict], media_type: str = JSON) -> list[Any]:
         """Predict for the argument sets of one request (the rows of an Open Inference Protocol
