@@ -440,3 +440,18 @@ def test_a_stopping_server_answers_the_requests_it_queued(run_server, wait):
     assert [answer.status_code for answer in answers] == [200] * 12
     assert [answer.json()["predictions"]["n"] for answer in answers] == list(range(12))
     assert server.process.wait(30) == 0
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ("echo=4", "--batch echo=...: model 'echo' does not implement predict_batch"),
+        ("nothing=4", "--batch nothing=...: no model named 'nothing' is served"),
+        ("batched=0", "the batch size must be at least 1, not 0"),
+        ("batched", "'batched' is not MODEL=SIZE or MODEL=SIZE,WAIT_MS"),
+    ],
+)
+def test_bad_batch_options_stop_the_server_before_it_listens(cli, tmp_path, option, message):
+    result = cli("run", "--model", "echo", "--model", "batched", "--batch", option,
+                 "--port", "0", "--data-dir", str(tmp_path))  # fmt: skip
+    assert result.returncode == 2 and message in result.stderr
