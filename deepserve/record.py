@@ -166,18 +166,21 @@ class ModelRecord:
 
     def predict_rows(self, rows: list[dict], media_type: str = JSON) -> list[Any]:
         """Predict for the argument sets of one request (the rows of an Open Inference Protocol
-        tensor): ``predict_batch`` calls of at most the model's ``max_batch_size`` rows when it
-        has that method, else one ``predict`` call per row. An exception in place of an output
-        fails the request, naming its row."""
-        if not implements(self.obj, "predict_batch"):
+        tensor): ``predict_batch`` calls of at most the batch size in force (the model's
+        ``max_batch_size``, or ``--batch``) when the model batches, else one ``predict`` call
+        per row. An exception in place of an output fails the request, naming its row."""
+        if not self.batching:
             return [self.predict(args, media_type) for args in rows]
         if len(self.media_types) > 1:
             rows = [{**args, "accept": media_type} for args in rows]
-        size = getattr(self.obj, "max_batch_size", None) or max(len(rows), 1)
+        size = self.batcher.policy.max_size
         outputs: list[Any] = []
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
-            answers = self._call("predict_batch", {"batch": chunk})
+            try:
+                answers = self._call_batch(chunk)
+            except Exception as error:
+                self._fail("predict_batch", error)
             if not isinstance(answers, list) or len(answers) != len(chunk):
                 raise ModelError(
                     f"Model '{self.name}': predict_batch must return a list of "

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import DEEPSERVE, RunningServer
+from servers import DEEPSERVE, RunningServer, run_cli
 from services import Postgres, Redis, postgres_bin
 
 from deepserve.api import create_app
@@ -72,13 +72,6 @@ def run_server(tmp_path_factory):
     yield start
     for server in servers:
         server.stop()
-
-
-def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """Run the installed ``deepserve`` command."""
-    return subprocess.run(
-        [str(DEEPSERVE), *args], capture_output=True, text=True, timeout=120, **kwargs
-    )
 
 
 @pytest.fixture

@@ -91,3 +91,10 @@ class RunningServer:
             os.killpg(self.process.pid, signal.SIGKILL)  # no orphaned worker survives a test
         self._log_file.close()
         return self.process.returncode
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run the installed ``deepserve`` command."""
+    return subprocess.run(
+        [str(DEEPSERVE), *args], capture_output=True, text=True, timeout=120, **kwargs
+    )

@@ -6,8 +6,7 @@ import json
 import os
 
 import pytest
-from conftest import run_cli
-from servers import RunningServer
+from servers import RunningServer, run_cli
 
 TOKEN = "remote-cli-token"
 
