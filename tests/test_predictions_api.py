@@ -269,6 +269,25 @@ def test_metadata_links_to_the_predictions(api):
     assert links["predictions"] == url("longrun")
 
 
+def test_browsers_of_other_origins_may_ask_for_asynchronous_predictions(discovery, jobs_backend):
+    settings = Settings(cors_origins=("https://gui.example",))
+    api = create_app(discovery.models, settings, jobs=jobs_backend).test_client()
+    origin = {"Origin": "https://gui.example"}
+    preflight = api.options(
+        "/v2/models/longrun/predict/",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Prefer",
+        },
+    )
+    assert "prefer" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    answer = api.post("/v2/models/longrun/predict/", headers={**origin, **ASYNC})
+    assert answer.status_code == 202
+    exposed = answer.headers["Access-Control-Expose-Headers"]
+    assert "Location" in exposed and "Preference-Applied" in exposed
+
+
 def test_read_only_tokens_predict_but_cannot_start_asynchronous_predictions(
     discovery, jobs_backend
 ):
