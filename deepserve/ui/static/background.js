@@ -21,8 +21,8 @@ export function backgroundRuns(predictionsURL, schema, name) {
     el(
       "p",
       { class: "help" },
-      "Answers at once with a job to follow; for long predictions. The result stays on the " +
-        "server until removed.",
+      "For long predictions: answers at once with a job to follow, whose result the server " +
+        "keeps.",
     ),
   );
   const view = el("section", { class: "background", "aria-label": "Background predictions" });
