@@ -18,7 +18,7 @@ from deepserve.jobs.backends import open_backend
 from deepserve.jobs.store import FINISHED, JobStore
 from deepserve.settings import Settings
 
-MODELS = ("longrun", "media", "files", "failing")
+MODELS = ("longrun", "media", "files", "trainer")
 ASYNC = {"Prefer": "respond-async"}
 SOME_ID = "0" * 32
 
@@ -240,6 +240,17 @@ def test_unknown_predictions_are_404(api, rest):
 def test_a_prediction_is_found_only_under_its_own_model(api):
     job_id = submit(api, steps="1")["id"]
     assert api.get(url("media", job_id)).status_code == 404
+
+
+def test_predictions_and_training_jobs_are_kept_apart(api, wait):
+    prediction = submit(api, "trainer")["id"]
+    training = api.post("/v2/models/trainer/train/").json["id"]
+    assert api.get(f"/v2/models/trainer/train/{prediction}").status_code == 404
+    assert api.get(url("trainer", training)).status_code == 404
+    assert [job["id"] for job in api.get(url("trainer")).json["jobs"]] == [prediction]
+    listed = api.get("/v2/models/trainer/train/").json["jobs"]
+    assert [job["id"] for job in listed] == [training]
+    assert finished(api, wait, prediction, "trainer")["result"]["predictions"]["pid"] > 0
 
 
 # -- documentation and authentication ------------------------------------------------------
