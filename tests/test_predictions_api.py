@@ -18,7 +18,7 @@ from deepserve.jobs.backends import open_backend
 from deepserve.jobs.store import FINISHED, JobStore
 from deepserve.settings import Settings
 
-MODELS = ("longrun", "media", "files", "trainer")
+MODELS = ("longrun", "media", "files", "trainer", "tallied")
 ASYNC = {"Prefer": "respond-async"}
 SOME_ID = "0" * 32
 
@@ -163,6 +163,11 @@ def test_uploads_are_kept_with_the_job_and_removed_when_it_ends(api, wait, data_
     predictions = done["result"]["predictions"]
     assert (predictions["original_filename"], predictions["size"]) == ("note.txt", 11)
     assert not (data_dir / "jobs" / job_id / "files").exists()
+
+
+def test_a_batching_model_predicts_in_its_job_too(api, wait):
+    job = submit(api, "tallied", x="2")
+    assert finished(api, wait, job["id"], "tallied")["result"] == {"double": 4.0}  # its schema
 
 
 def test_a_failing_model_ends_the_job_in_error(api, wait):
