@@ -7,6 +7,7 @@ import json
 import mimetypes
 import os
 import pathlib
+import shutil
 from typing import Any
 
 from marshmallow import ValidationError
@@ -29,6 +30,11 @@ _ENCODER = json.JSONEncoder(default=json_default, allow_nan=False)
 def dumps(document: Any) -> str:
     """Strict JSON (no NaN/Infinity), array-likes converted."""
     return _ENCODER.encode(document)
+
+
+def is_json(media_type: str) -> bool:
+    """``application/json`` and the ``+json`` family."""
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def prediction_document(record: ModelRecord, output: Any) -> Any:
@@ -92,3 +98,14 @@ def content_type(media_type: str, body: Any) -> str:
     if guessed and guessed.startswith(media_type[:-1]):
         return guessed
     return media_type
+
+
+def write_body(body: Any, target: pathlib.Path) -> None:
+    """Write a :func:`binary_body` (bytes, a path, or a binary file object) to ``target``."""
+    if isinstance(body, bytes):
+        target.write_bytes(body)
+    elif isinstance(body, pathlib.Path):
+        shutil.copyfile(body, target)
+    else:
+        with body, open(target, "wb") as output:
+            shutil.copyfileobj(body, output)

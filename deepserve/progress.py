@@ -1,4 +1,5 @@
-"""The hook through which a model's ``train`` reports progress to its training job."""
+"""The hook through which a model's ``train`` (or ``predict``, in an asynchronous prediction)
+reports progress to its job."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ def report(
     metrics: Mapping[str, Any] | None = None,
     message: str | None = None,
 ) -> None:
-    """Report training progress (a fraction from 0 to 1), metrics and/or a status message.
+    """Report progress (a fraction from 0 to 1), metrics and/or a status message.
 
-    Inside a training job this updates the job record; anywhere else it does nothing, so
-    ``train`` can also be called directly.
+    Inside a job (a training, an asynchronous prediction) this updates the job record;
+    anywhere else (a synchronous prediction, a direct call) it does nothing.
     """
     if progress is not None and not (0 <= progress <= 1 and math.isfinite(progress)):
         raise ValueError(f"progress must be between 0 and 1, got {progress!r}")

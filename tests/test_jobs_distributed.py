@@ -262,7 +262,7 @@ def test_unreachable_job_records_are_a_503(discovery, tmp_path, postgres):
     for method, path in [("get", train), ("post", train), ("get", train + "0" * 32)]:
         response = getattr(api, method)(path)
         assert response.status_code == 503
-        message = "The training job records cannot be reached now; try again later."
+        message = "The job records cannot be reached now; try again later."
         assert response.json == {"message": message}
     assert list((tmp_path / "jobs").iterdir()) == []  # the failed POST left nothing
     postgres.allow_connections(url, True)

@@ -140,7 +140,7 @@ def test_queued_jobs_say_why_no_supervisor_runs_them(discovery, store, start_sup
     api = serve(discovery, LocalBackend(store))
     submitted = api.post(TRAIN, data={"mode": "ok"}).json
     assert submitted["message"] == (
-        f"No server runs the training jobs of {store.data_dir}: the job waits until one "
+        f"No server runs the jobs of {store.data_dir}: the job waits until one "
         "serving model 'trainer' starts with this data directory."
     )
     assert "jobs" not in api.get("/v2/health/ready").json  # no helper here
@@ -174,8 +174,7 @@ def test_a_full_queue_answers_429_with_retry_after_and_keeps_nothing(discovery, 
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "10"
     assert refused.json == {
-        "message": "2 training jobs are queued already, the most this server accepts; "
-        "try again later."
+        "message": "2 jobs are queued already, the most this server accepts; try again later."
     }
     assert [job["id"] for job in api.get(TRAIN).json["jobs"]] == accepted[::-1]
     assert {path.name for path in store.jobs_dir.iterdir()} == set(accepted)

@@ -18,8 +18,10 @@ from deepserve.jobs.store import (
     DONE,
     ERROR,
     INTERRUPTED,
+    PREDICT,
     QUEUED,
     RUNNING,
+    TRAIN,
     JobStore,
     QueueFull,
 )
@@ -54,6 +56,24 @@ def test_create_then_get(store):
     assert before <= job.created <= time.time()
     assert job.started is job.finished is job.result is job.error is job.progress is None
     assert store.get("nope") is None
+
+
+def test_jobs_have_a_kind_and_predictions_a_media_type(store):
+    training = store.create("t", "m", {})
+    prediction = store.create("p", "m", {"x": 1}, kind=PREDICT, media_type="image/*")
+    assert (training.kind, training.media_type) == (TRAIN, None)
+    assert store.get("p") == prediction
+    assert [job.id for job in store.list("m")] == ["p", "t"]
+    assert [job.id for job in store.list("m", kind=PREDICT)] == ["p"]
+    assert [job.id for job in store.list("m", [QUEUED], kind=TRAIN)] == ["t"]
+    assert store.count_by_status()[QUEUED] == 1  # training jobs by default
+    assert store.count_by_status(PREDICT)[QUEUED] == 1
+    store.claim(["m"], "w")
+    store.claim(["m"], "w")
+    assert store.finish("p", DONE, media_type="image/png")
+    assert store.get("p").media_type == "image/png"
+    assert store.finish("t", DONE)
+    assert store.get("t").media_type is None
 
 
 def test_ids_are_unique(store):
@@ -346,9 +366,10 @@ def test_a_database_of_the_first_schema_is_migrated(tmp_path):
     )  # fmt: skip
     assert store.interrupt_stale(0, "left by an old server") == ["left"]  # no heartbeat
     assert [job.id for job in store.list("m")] == ["left", "old"]
+    assert (old.kind, old.media_type) == (TRAIN, None)  # every job of old was a training
     assert add(store) == ["m-0002"]
     with sqlite3.connect(tmp_path / "jobs.db") as connection:
-        assert connection.execute("SELECT version FROM deepserve_schema").fetchall() == [(2,)]
+        assert connection.execute("SELECT version FROM deepserve_schema").fetchall() == [(3,)]
 
 
 def test_a_database_of_a_newer_schema_is_refused(tmp_path):

@@ -288,6 +288,29 @@ def test_response_media_type_can_be_chosen(page, server):
     expect(page.get_by_role("link", name="Download widgets-predict.csv")).to_be_visible()
 
 
+def test_a_prediction_run_in_background_is_followed_as_a_job(page, server):
+    open_model(page, server.url, "widgets")
+    page.get_by_label("text *").fill("x")
+    page.get_by_label("values").fill("3 1 2")
+    page.get_by_label("Response type").select_option("image/png")
+    page.get_by_label("Run in background").check()
+    page.get_by_role("button", name="Predict").click()
+    job = page.locator(".background section.job")
+    expect(job.locator(".badge")).to_have_text("done")
+    picture = job.locator("img.result-image")
+    expect(picture).to_be_visible()
+    assert picture.evaluate("img => img.naturalWidth") == 96
+    expect(page.locator(".background .jobs tbody tr")).to_have_count(1)
+    expect(page.locator(".result")).to_be_empty()  # nothing was answered directly
+    screenshot(page, "widgets-predict-background-laptop")
+
+    page.get_by_label("Run in background").uncheck()
+    page.get_by_label("Response type").select_option("application/json")
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result h2")).to_have_text("Result")  # direct again
+    expect(page.locator(".background .jobs tbody tr")).to_have_count(1)
+
+
 def test_validate_tab_uploads_a_file_and_shows_the_result(page, server):
     open_model(page, server.url, "widgets")
     page.get_by_role("link", name="Validate").click()

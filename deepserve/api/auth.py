@@ -1,8 +1,9 @@
 """Optional bearer-token authentication (off unless tokens are configured).
 
 Full tokens may call everything; read-only tokens may read (GET/HEAD) and predict or validate,
-not train or cancel. Probes, the root document, the spec and the static docs and GUI assets stay
-open: Swagger UI and the GUI must load before they can ask for a token.
+not train, start asynchronous predictions (``Prefer: respond-async``: they are jobs) or cancel.
+Probes, the root document, the spec and the static docs and GUI assets stay open: Swagger UI
+and the GUI must load before they can ask for a token.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..errors import APIError
 from ..settings import Settings
 from .docs import error_model
 from .health import PREFIX as HEALTH_PREFIX
+from .predictions import prefers_async
 
 SCHEME = "bearer"  # the name of the security scheme in the spec
 OPEN_PATHS = frozenset({"/", "/swagger.json", "/api/", "/api", "/ui/", "/ui"})
@@ -26,6 +28,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_ONLY_POST = re.compile(
     r"^/v2/models/[^/]+/((predict|validate)/|(versions/[^/]+/)?infer)$"  # infer: OIP's predict
 )
+_PREDICT = re.compile(r"^/v2/models/[^/]+/predict/$")
 
 
 class Unauthorized(APIError):
@@ -71,6 +74,10 @@ def init_app(app: flask.Flask, api: Api, settings: Settings) -> None:
         rule = request.url_rule
         if rule is not None and not read_only_allows(request.method, rule.rule):
             raise APIError(403, "This token is read-only: it may read and predict, not change.")
+        if request.method == "POST" and prefers_async(request):
+            raise APIError(
+                403, "This token is read-only: it may predict, not start asynchronous predictions."
+            )
 
     error = error_model(api)
     api.spec_extensions.append(lambda spec: _document(spec, error.__schema__, bool(read_only)))
@@ -105,3 +112,6 @@ def _document(spec: dict, error_schema: dict, read_only: bool) -> None:
             responses["401"] = {"description": "Missing or invalid bearer token", "schema": error}
             if read_only and not read_only_allows(method.upper(), path):
                 responses["403"] = {"description": "Read-only token", "schema": error}
+            elif read_only and method == "post" and _PREDICT.match(path):
+                description = "Read-only token asking for an asynchronous prediction"
+                responses["403"] = {"description": description, "schema": error}

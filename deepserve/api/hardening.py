@@ -55,8 +55,9 @@ def init_app(app: flask.Flask, settings: Settings) -> None:
         CORS(
             app,
             origins=list(settings.cors_origins),
-            allow_headers=["Authorization", "Content-Type", "Accept", REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER],
+            # Prefer: respond-async, whose 202 points to the job in Location
+            allow_headers=["Authorization", "Content-Type", "Accept", "Prefer", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Location", "Preference-Applied"],
             supports_credentials=False,  # tokens travel in a header, never in cookies
         )
 

@@ -53,8 +53,9 @@ def health_namespace(
                 },
                 "jobs": {
                     "type": "object",
-                    "description": "servers whose models train: whether the job helper (the "
-                    "job supervisor, or the Celery job maintenance) runs, else why not",
+                    "description": "servers with a job helper (trainings, asynchronous "
+                    "predictions): whether it (the job supervisor, or the Celery job "
+                    "maintenance) runs, else why not",
                     "required": ["ready", "reason"],
                     "properties": {
                         "ready": {"type": "boolean"},
@@ -94,7 +95,7 @@ def health_namespace(
         @ns.response(503, "Some model is not ready yet, or the job helper is down", server_model)
         def get(self):
             """Readiness: every served model is loaded (and warmed) in this process, and the
-            training jobs' helper process runs."""
+            jobs' helper process runs."""
             models = {record.name: model_ready(record, settings) for record in records}
             body = {"ready": all(models.values()), "models": models, "rejected": failed}
             if jobs is not None and jobs.helper_process is not None:

@@ -19,6 +19,7 @@ from ..suggestions import unknown_name_hint
 from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
+from .predictions import PREFER_PARAMETER, accepted, add_prediction_routes, prefers_async
 from .responses import accepted_types, prediction_response, result_response
 from .train import add_train_routes
 from .versions import link
@@ -43,6 +44,8 @@ def describe(record: ModelRecord) -> dict:
         raise ModelError(f"Model '{record.name}' failed in get_metadata: {error}") from error
     base = f"/v2/models/{record.name}/"
     links = [link("self", base), link("predict", base + "predict/")]
+    if not is_deepaas(record):  # DEEPaaS has no asynchronous predictions
+        links.append(link("predictions", base + "predictions/"))
     if record.validate_args is not None:
         links.append(link("validate", base + "validate/"))
     if record.train_args is not None:
@@ -108,7 +111,8 @@ def unserved_converter(records: list[ModelRecord]) -> type[BaseConverter]:
 
 
 def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespace:
-    """The routes of one model: metadata, predict, validate, train (jobs in ``jobs``)."""
+    """The routes of one model: metadata, predict (asynchronous ones are jobs in ``jobs``),
+    validate, train (jobs in ``jobs``)."""
     ns = Namespace(
         record.name,
         path=f"/v2/models/{record.name}",
@@ -130,9 +134,23 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
             """The model's metadata and links."""
             return describe(record)
 
+    # DEEPaaS has no asynchronous predictions: its models' answers keep DEEPaaS's shapes.
+    predictions = None if is_deepaas(record) else add_prediction_routes(api, ns, record, jobs)
+    predict_params = copy_parameters(record.predict_args.parameters)
+    asynchronous = {}
+    if predictions is not None:
+        predict_params["Prefer"] = dict(PREFER_PARAMETER)
+        queued = "Prefer: respond-async: the prediction job, queued (its output comes in the "
+        queued += "media type negotiated now)"
+        asynchronous = {
+            202: (queued, predictions.job_model),
+            429: ("Prefer: respond-async: too many jobs are queued; see Retry-After", error),
+            503: ("Prefer: respond-async: the job cannot be queued now", error),
+        }
+
     @ns.route("/predict/")
     class Predict(Resource):
-        @ns.doc(id=f"predict_{record.name}", params=copy_parameters(record.predict_args.parameters))
+        @ns.doc(id=f"predict_{record.name}", params=predict_params, responses=asynchronous)
         @ns.produces(list(record.media_types))
         @ns.response(
             200, "The prediction (JSON, or a body of the negotiated media type)", prediction
@@ -141,7 +159,12 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
         @ns.response(422, "Invalid arguments", error)
         @ns.response(500, "The model failed or broke its response schema", error)
         def post(self):
-            """Run a prediction. Arguments come from the query string, a form or a JSON body."""
+            """Run a prediction. Arguments come from the query string, a form or a JSON body;
+            with ``Prefer: respond-async`` (not for DEEPaaS models), as a job answered 202 at
+            once."""
+            if predictions is not None and prefers_async(flask.request):
+                media_type = record.negotiate(accepted_types(flask.request))
+                return accepted(predictions, parse_arguments(record.predict_args), media_type)
             return answer()
 
     validate_params = record.validate_args.parameters if record.validate_args else {}

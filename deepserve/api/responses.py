@@ -7,13 +7,8 @@ from typing import Any
 import flask
 from werkzeug.datastructures import MIMEAccept
 
-from ..outputs import binary_body, checked_json, content_type, prediction_document
+from ..outputs import binary_body, checked_json, content_type, is_json, prediction_document
 from ..record import ModelRecord
-
-
-def is_json(media_type: str) -> bool:
-    """``application/json`` and the ``+json`` family."""
-    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def accepted_types(request: flask.Request) -> MIMEAccept:

@@ -90,15 +90,15 @@ log_format_option = option(
 data_dir_option = option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where training jobs and model files are kept (default: $XDG_DATA_HOME/deepserve); "
+    help="Where jobs and model files are kept (default: $XDG_DATA_HOME/deepserve); "
     "with Celery workers, the same shared directory everywhere.",
 )
 max_jobs_option = option(
     "--max-jobs",
     default=1,
     type=click.IntRange(min=1),
-    help="Training jobs that run at the same time (per server, or per worker); the others "
-    "wait, queued.",
+    help="Jobs (trainings, asynchronous predictions) that run at the same time (per server, "
+    "or per worker); the others wait, queued.",
 )
 database_option = option(
     "--database",
@@ -107,7 +107,7 @@ database_option = option(
     "(default: SQLite in the data directory).",
 )
 broker_option = option(
-    "--broker", metavar="URL", help="Celery broker of the training jobs: redis://HOST:PORT/DB."
+    "--broker", metavar="URL", help="Celery broker of the jobs: redis://HOST:PORT/DB."
 )
 heartbeat_option = option(
     "--heartbeat-timeout",

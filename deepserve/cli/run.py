@@ -158,22 +158,22 @@ THREADS = 32
     "--job-retention",
     default=30.0,
     type=click.FloatRange(min=0),
-    help="Days a finished training job is kept (0: forever).",
+    help="Days a finished job (training, asynchronous prediction) is kept (0: forever).",
 )
 @option(
     "--max-queued-jobs",
     default=100,
     type=click.IntRange(min=0),
-    help="Training jobs that may wait, queued; more are refused (429) until some start "
-    "(0: no limit).",
+    help="Jobs (trainings, asynchronous predictions) that may wait, queued; more are refused "
+    "(429) until some start (0: no limit).",
 )
 @option(
     "--jobs",
     "job_backend",
     default="local",
     type=click.Choice(BACKENDS),
-    help="Where training jobs run: local (a supervisor beside this server) or celery "
-    "(`deepserve worker` processes, through --broker).",
+    help="Where jobs (trainings, asynchronous predictions) run: local (a supervisor beside "
+    "this server) or celery (`deepserve worker` processes, through --broker).",
 )
 @broker_option
 @database_option
@@ -255,10 +255,9 @@ def run(
             )
         except (ValueError, MissingExtra) as error:
             raise click.ClickException(str(error)) from error
-        helper = None
-        if inventory.trainable:
-            initialise(backend.store)
-            helper = backend.helper(list(inventory.trainable), log_level, log_format)
+        # Every model can have jobs: asynchronous predictions if not training.
+        initialise(backend.store)
+        helper = backend.helper(list(inventory.served), log_level, log_format)
         Server(
             functools.partial(load_app, backend),
             options=options,

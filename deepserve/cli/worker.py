@@ -1,4 +1,5 @@
-"""``deepserve worker``: a Celery worker running the queued training jobs."""
+"""``deepserve worker``: a Celery worker running the queued jobs (training, asynchronous
+predictions)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ from .options import (
     "models",
     multiple=True,
     metavar="NAME",
-    help="Train only this model's jobs, from its queue deepserve.NAME (repeatable; the "
-    "variable takes space-separated names). Default: every installed model that trains.",
+    help="Run only this model's jobs, from its queue deepserve.NAME (repeatable; the "
+    "variable takes space-separated names). Default: every installed model.",
 )
 @deepaas_option
 @broker_option
@@ -53,26 +54,21 @@ def worker(
     log_level,
     log_format,
 ) -> None:
-    """Run the training jobs queued by `deepserve run --jobs celery` (a Celery worker)."""
+    """Run the jobs queued by `deepserve run --jobs celery` (a Celery worker): trainings and
+    asynchronous predictions."""
     logging.config.dictConfig(logging_config(log_format, log_level))
     if not broker:
         raise click.UsageError("Missing option '--broker' (or DEEPSERVE_BROKER).")
     job_environment(data_dir, database)
     inventory = discover(models, model_groups(no_deepaas)).inventory()
     require_models(inventory, selected=bool(models))
-    trainable = list(inventory.trainable)
-    for name in models:
-        if name not in trainable:
-            raise click.ClickException(f"model '{name}' does not implement train")
-    if not trainable:
-        raise click.ClickException("no installed model implements train")
     try:
         from ..jobs.celery_backend import Worker
 
         store = job_store(database)
         worker = Worker(
-            store, broker, trainable, max_jobs=max_jobs, heartbeat_timeout=heartbeat_timeout,
-            log_level=log_level,
+            store, broker, list(inventory.served), max_jobs=max_jobs,
+            heartbeat_timeout=heartbeat_timeout, log_level=log_level,
         )  # fmt: skip
     except (ValueError, MissingExtra) as error:
         raise click.ClickException(str(error)) from error

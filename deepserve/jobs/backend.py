@@ -1,6 +1,7 @@
-"""Where training jobs run, chosen once at start-up (``deepserve run --jobs``): on this
-machine, by a supervisor beside the server (:class:`LocalBackend`, the default), or on
-Celery workers (:class:`deepserve.jobs.celery_backend.CeleryBackend`); :mod:`.backends` chooses.
+"""Where jobs (trainings, asynchronous predictions) run, chosen once at start-up
+(``deepserve run --jobs``): on this machine, by a supervisor beside the server
+(:class:`LocalBackend`, the default), or on Celery workers
+(:class:`deepserve.jobs.celery_backend.CeleryBackend`); :mod:`.backends` chooses.
 
 Either way the HTTP routes read and write the job records themselves (:attr:`JobBackend.store`);
 the backend is told when a job is queued or cancelled, names the helper process that
@@ -55,7 +56,7 @@ class JobBackend(abc.ABC):
         had, or ``None`` if it was not active."""
 
     def helper(self, models: Sequence[str], log_level: str, log_format: str) -> HelperProcess:
-        """The process ``deepserve run`` starts beside gunicorn when ``models`` train; kept
+        """The process ``deepserve run`` starts beside gunicorn for the jobs of ``models``; kept
         (:attr:`helper_process`) so that the API can tell when it is down."""
         self.helper_process = self._new_helper(models, log_level, log_format)
         return self.helper_process
@@ -121,7 +122,7 @@ class LocalBackend(JobBackend):
         running = presence.current(self.store.jobs_dir / presence.FILE_NAME)
         if running is None:
             return (
-                f"No server runs the training jobs of {where}: the job waits until one "
+                f"No server runs the jobs of {where}: the job waits until one "
                 f"serving model '{model}' starts with this data directory."
             )
         if "models" in running and model not in running["models"]:

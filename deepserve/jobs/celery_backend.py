@@ -1,8 +1,9 @@
-"""Training jobs on Celery workers: ``deepserve run --jobs celery`` queues them
-(:class:`CeleryBackend`), ``deepserve worker`` runs them (:class:`Worker`).
+"""Jobs (trainings, asynchronous predictions) on Celery workers: ``deepserve run --jobs
+celery`` queues them (:class:`CeleryBackend`), ``deepserve worker`` runs them (:class:`Worker`).
 
-A job is one Celery task, ``deepserve.train``, whose only argument is the job id (its task id
-is the job id too). Each model has its own queue, ``deepserve.<model>``, so that a worker
+A job of either kind is one Celery task, ``deepserve.train`` (its name kept from when jobs only
+trained, so that queued tasks survive an upgrade), whose only argument is the job id (its task
+id is the job id too). Each model has its own queue, ``deepserve.<model>``, so that a worker
 consumes only the jobs of the models it trains (``deepserve worker --model``). The job record
 stays the truth: a worker claims the job in the record (queued → running) before running it,
 so a task delivered twice, late, or for a cancelled job does nothing.
@@ -49,7 +50,7 @@ WORKER_STOPPED_MESSAGE = "The worker stopped while the job was running."
 
 
 def queue_name(model: str) -> str:
-    """The Celery queue of a model's training jobs."""
+    """The Celery queue of a model's jobs."""
     return f"deepserve.{model}"
 
 

@@ -1,17 +1,20 @@
-"""The process of one training job: ``python -m deepserve.jobs.execute JOB_ID PARENT_PID``.
+"""The process of one job: ``python -m deepserve.jobs.execute JOB_ID PARENT_PID``.
 
 Its parent (the local supervisor, or a Celery worker) starts it the same way
 (:class:`deepserve.jobs.process.JobProcess`): in its own session (so the whole process group can
 be signalled), with stdout and stderr going to the job's log. It loads only the job's model,
-rebuilds the arguments through the model's train :class:`ArgumentSpec`, runs ``train``
-through the model record's wrapper while ``deepserve.report`` writes to the job record
-(``$DEEPSERVE_DATABASE``, default the data directory's), then records the result or the
-error. SIGTERM (a cancel, a stop) ends it, and so does its parent's death: a killed server or
-worker never leaves a training behind.
+rebuilds the arguments through the model's train or predict :class:`ArgumentSpec`, runs
+``train`` or ``predict`` through the model record's wrapper while ``deepserve.report`` writes
+to the job record (``$DEEPSERVE_DATABASE``, default the data directory's), then records the
+result or the error. A prediction's output is rendered as the synchronous answer would be: a
+JSON document becomes the job's result, a binary body its ``output`` file. SIGTERM (a cancel,
+a stop) ends it, and so does its parent's death: a killed server or worker never leaves a job
+behind.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -24,17 +27,25 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import APIError, ModelError
 from ..loading import discover
-from ..outputs import checked_json, dumps
+from ..outputs import (
+    binary_body,
+    checked_json,
+    content_type,
+    dumps,
+    is_json,
+    prediction_document,
+    write_body,
+)
 from ..paths import data_dir
 from ..progress import set_reporter
 from ..record import ModelRecord
 from ..targets import from_environment
 from .arguments import unpack
-from .store import DONE, ERROR, RUNNING, Job, JobStore, database_url
+from .store import DONE, ERROR, PREDICT, RUNNING, Job, JobStore, database_url
 
 log = logging.getLogger("deepserve")
 
-#: Lower scheduling priority of training, so that serving stays responsive.
+#: Lower scheduling priority of jobs, so that serving stays responsive.
 NICENESS = 19
 
 #: How often (seconds) reported progress is written, and the parent process checked.
@@ -104,26 +115,51 @@ class JobReporter:
                 log.exception("cannot record the job's progress")
 
 
-def train(job: Job) -> tuple[str, Any, str | None]:
-    """Run the job's training; return its final status, result and error message."""
+@dataclasses.dataclass(frozen=True)
+class Ending:
+    """How a job ended: its final status, result, error message, and a prediction's output
+    media type (``None``: the one recorded at submission)."""
+
+    status: str
+    result: Any = None
+    error: str | None = None
+    media_type: str | None = None
+
+
+def run(job: Job, store: JobStore) -> Ending:
+    """Run the job (its model's ``train``, or ``predict``); return how it ended."""
     try:
         record = _load(job.model)
-        args = unpack(record.train_args, job.args)
-        log.info("job %s: training model %r", job.id, job.model)
-        result = record.train(args)
-        checked_json(record, result)
+        if job.kind == PREDICT:
+            log.info("job %s: predicting with model %r", job.id, job.model)
+            ending = _predict(record, job, store)
+        else:
+            log.info("job %s: training model %r", job.id, job.model)
+            result = record.train(unpack(record.train_args, job.args))
+            checked_json(record, result)
+            ending = Ending(DONE, result)
     except ModelError as error:  # the wrapper already logged the model's traceback
         log.error("job %s failed: %s", job.id, error.data["message"])
-        return ERROR, None, error.data["message"]
+        return Ending(ERROR, error=error.data["message"])
     except HTTPException as error:
-        message = _message(job.model, error)
+        message = _message(job, error)
         log.exception("job %s failed: %s", job.id, message)
-        return ERROR, None, message
+        return Ending(ERROR, error=message)
     except Exception as error:
         log.exception("job %s failed", job.id)
-        return ERROR, None, f"{type(error).__name__}: {error}"
+        return Ending(ERROR, error=f"{type(error).__name__}: {error}")
     log.info("job %s done", job.id)
-    return DONE, result, None
+    return ending
+
+
+def _predict(record: ModelRecord, job: Job, store: JobStore) -> Ending:
+    """Predict; a JSON answer is the result, a binary one goes to the job's output file."""
+    output = record.predict(unpack(record.predict_args, job.args), job.media_type)
+    if is_json(job.media_type):
+        return Ending(DONE, json.loads(prediction_document(record, output)))
+    body = binary_body(record, output, job.media_type)
+    write_body(body, store.output_path(job.id))
+    return Ending(DONE, media_type=content_type(job.media_type, body))
 
 
 def _load(name: str) -> ModelRecord:
@@ -136,16 +172,16 @@ def _load(name: str) -> ModelRecord:
     return discovery.models[0]
 
 
-def _message(model: str, error: HTTPException) -> str:
+def _message(job: Job, error: HTTPException) -> str:
     if isinstance(error, APIError):
         data = error.data
         errors = f": {json.dumps(data['errors'])}" if "errors" in data else ""
         return f"{data['message']}{errors}"
-    return f"Model '{model}' failed in train: {error}"  # e.g. "409 Conflict: ..."
+    return f"Model '{job.model}' failed in {job.kind}: {error}"  # e.g. "409 Conflict: ..."
 
 
 def _terminate(signum: int, _frame) -> None:
-    raise SystemExit(128 + signum)  # unwinds train, so its ``finally`` blocks run
+    raise SystemExit(128 + signum)  # unwinds the model's call, so its ``finally`` blocks run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,11 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     reporter = JobReporter(store, job_id, int(parent_pid))
     reporter.start()
     try:
-        status, result, error = train(job)
+        ending = run(job, store)
     finally:
         reporter.stop()
         store.remove_files(job_id)
-    store.finish(job_id, status, result=result, error=error)
+    store.finish(
+        job_id,
+        ending.status,
+        result=ending.result,
+        error=ending.error,
+        media_type=ending.media_type,
+    )
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The process of one training job (:class:`JobProcess`), started by a supervisor or a Celery
-worker the same way."""
+"""The process of one job (:class:`JobProcess`), started by a supervisor or a Celery worker
+the same way."""
 
 from __future__ import annotations
 

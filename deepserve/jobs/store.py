@@ -1,5 +1,6 @@
-"""Training job records, through SQLAlchemy Core: an embedded SQLite database by default
-(``<data-dir>/jobs.db``), or a PostgreSQL database shared by several servers and workers.
+"""Job records (training jobs and asynchronous predictions), through SQLAlchemy Core: an
+embedded SQLite database by default (``<data-dir>/jobs.db``), or a PostgreSQL database shared
+by several servers and workers.
 
 Each process opens its own engine (a connection pool does not survive a fork). Every status
 change is one conditional statement inside a write transaction (``BEGIN IMMEDIATE`` on
@@ -11,8 +12,11 @@ A running job has an owner (``worker``: the supervisor or Celery worker running 
 refreshes the job's ``heartbeat``; whoever finds a running job whose heartbeat is too old
 marks it interrupted (:meth:`JobStore.interrupt_stale`).
 
-A job also owns a directory, ``<data-dir>/jobs/<id>/``, holding its uploaded ``files/`` (while
-it is queued or running) and its ``log`` (until the record is removed).
+A job has a ``kind``: :data:`TRAIN` (the model's ``train``) or :data:`PREDICT` (its
+``predict``, asked for with ``Prefer: respond-async``; its ``media_type`` is the one negotiated
+when it was submitted). A job also owns a directory, ``<data-dir>/jobs/<id>/``, holding its
+uploaded ``files/`` (while it is queued or running), its ``log``, and a prediction's binary
+``output`` (until the record is removed).
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ STATUSES = (QUEUED, RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED)
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (DONE, ERROR, CANCELLED, INTERRUPTED)
 
+TRAIN, PREDICT = "train", "predict"
+KINDS = (TRAIN, PREDICT)
+
 #: Milliseconds a SQLite statement waits for another process's write to end.
 BUSY_TIMEOUT_MS = 30_000
 
@@ -71,6 +78,8 @@ jobs = sa.Table(
     sa.Column("pid", sa.Integer),
     sa.Column("worker", sa.Text),
     sa.Column("heartbeat", sa.Double),
+    sa.Column("kind", sa.String(16), nullable=False, server_default=TRAIN),
+    sa.Column("media_type", sa.Text),
     sa.Index("jobs_by_model", "model", "seq"),
     sa.Index("jobs_by_status", "status", "seq"),
     sqlite_autoincrement=True,  # ids of removed jobs are not reused: newest first stays true
@@ -80,13 +89,18 @@ schema_version = sa.Table(
 )
 
 #: The schema this code writes; older databases are migrated at start-up.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Statements taking the schema from version N to N + 1. Version 1 (the first SQLite job
-#: store) had no ``deepserve_schema`` table, nor a job's worker and heartbeat.
+#: store) had no ``deepserve_schema`` table, nor a job's worker and heartbeat; version 2 had
+#: training jobs only.
 MIGRATIONS = {
     1: [
         "ALTER TABLE jobs ADD COLUMN worker TEXT",
         "ALTER TABLE jobs ADD COLUMN heartbeat DOUBLE PRECISION",
+    ],
+    2: [
+        f"ALTER TABLE jobs ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT '{TRAIN}'",
+        "ALTER TABLE jobs ADD COLUMN media_type TEXT",
     ],
 }
 #: PostgreSQL advisory lock held while the schema is created or migrated ("deepserv").
@@ -95,7 +109,7 @@ SCHEMA_LOCK = 0x6465_6570_7365_7276
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One training job as recorded. Times are seconds since the epoch (UTC)."""
+    """One job as recorded. Times are seconds since the epoch (UTC)."""
 
     id: str
     model: str
@@ -112,6 +126,8 @@ class Job:
     pid: int | None = None
     worker: str | None = None
     heartbeat: float | None = None
+    kind: str = TRAIN
+    media_type: str | None = None
 
     @property
     def active(self) -> bool:
@@ -207,10 +223,19 @@ class JobStore:
         return _job(row) if row else None
 
     def list(
-        self, model: str, statuses: Sequence[str] = (), limit: int = 100, offset: int = 0
+        self,
+        model: str,
+        statuses: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        kind: str | None = None,
     ) -> list[Job]:
-        """A model's jobs, newest first, optionally only those with one of ``statuses``."""
+        """A model's jobs, newest first, optionally only those with one of ``statuses``
+        and of one ``kind``."""
         query = jobs.select().where(jobs.c.model == model)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
         if statuses:
             query = query.where(jobs.c.status.in_(statuses))
         query = query.order_by(jobs.c.seq.desc()).limit(limit).offset(offset)
@@ -219,19 +244,42 @@ class JobStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def count_by_status(self) -> dict[str, int]:
-        """How many jobs have each status (every status listed, 0 when none)."""
-        query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
+    def count_by_status(self, kind: str = TRAIN) -> dict[str, int]:
+        """How many jobs of ``kind`` have each status (every status listed, 0 when none)."""
+        query = (
+            sa.select(jobs.c.status, sa.func.count())
+            .where(jobs.c.kind == kind)
+            .group_by(jobs.c.status)
+        )
         with self._read() as connection:
             counts = dict(connection.execute(query).all())
         return {**dict.fromkeys(STATUSES, 0), **counts}
 
-    def create(self, job_id: str, model: str, args: dict, max_queued: int = 0) -> Job:
-        """Record a new queued job; with ``max_queued``, raise :class:`QueueFull` instead when
-        that many jobs are queued already (exact on SQLite, whose writers take turns; on
-        PostgreSQL, concurrent creations may pass the bound by a few)."""
-        job = Job(id=job_id, model=model, status=QUEUED, args=args, created=time.time())
-        values = {name: getattr(job, name) for name in ("id", "model", "status", "created")}
+    def create(
+        self,
+        job_id: str,
+        model: str,
+        args: dict,
+        max_queued: int = 0,
+        *,
+        kind: str = TRAIN,
+        media_type: str | None = None,
+    ) -> Job:
+        """Record a new queued job of ``kind`` (a prediction answers in ``media_type``); with
+        ``max_queued``, raise :class:`QueueFull` instead when that many jobs (of any kind) are
+        queued already (exact on SQLite, whose writers take turns; on PostgreSQL, concurrent
+        creations may pass the bound by a few)."""
+        job = Job(
+            id=job_id,
+            model=model,
+            status=QUEUED,
+            args=args,
+            created=time.time(),
+            kind=kind,
+            media_type=media_type,
+        )
+        names = ("id", "model", "status", "created", "kind", "media_type")
+        values = {name: getattr(job, name) for name in names}
         queued = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == QUEUED)
         with self._write() as connection:
             if max_queued and connection.scalar(queued) >= max_queued:
@@ -292,16 +340,20 @@ class JobStore:
         *,
         result: Any = None,
         error: str | None = None,
+        media_type: str | None = None,
         only_from: Sequence[str] = (RUNNING,),
     ) -> bool:
         """Give the job its final ``status`` if it is currently in one of ``only_from``
-        (a ``done`` job's progress becomes 1).
+        (a ``done`` job's progress becomes 1; a prediction's ``media_type``, when given,
+        becomes the type of its output).
 
         Returns whether it changed: a job already finished (or cancelled) keeps its status.
         """
         values = {"status": status, "finished": time.time(), "result": _json(result)}
         if status == DONE:
             values["progress"] = 1.0  # whatever the model last reported
+        if media_type is not None:
+            values["media_type"] = media_type
         condition = sa.and_(jobs.c.id == job_id, jobs.c.status.in_(only_from))
         return self._update(condition, **values, error=error) == 1
 
@@ -398,6 +450,10 @@ class JobStore:
     def log_path(self, job_id: str) -> Path:
         """The file receiving the job's stdout and stderr."""
         return self.job_dir(job_id) / "log"
+
+    def output_path(self, job_id: str) -> Path:
+        """Where a prediction job keeps a binary output (a JSON one is its ``result``)."""
+        return self.job_dir(job_id) / "output"
 
     def remove_files(self, job_id: str) -> None:
         """Remove the job's uploaded files (its log stays)."""

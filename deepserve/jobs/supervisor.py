@@ -1,4 +1,4 @@
-"""The supervisor: one process per server that runs the queued training jobs (the local
+"""The supervisor: one process per server that runs the queued jobs (the local
 backend).
 
 ``deepserve run`` starts it from the gunicorn master (a :class:`~.helper.HelperProcess`, which
@@ -114,7 +114,7 @@ class Supervisor:
 
     def _should_stop(self) -> bool:
         if os.getppid() != self.parent_pid:
-            log.error("the server process is gone: stopping the training jobs")
+            log.error("the server process is gone: stopping the jobs")
             self.stopping = True
         return self.stopping
 

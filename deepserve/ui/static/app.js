@@ -4,6 +4,7 @@
 
 import { check, linkTo, loadServer, operation, request, resolve, setToken, token } from "./api.js";
 import { el, humanize } from "./dom.js";
+import { backgroundRuns } from "./background.js";
 import { argumentForm } from "./forms.js";
 import { jsonTree, renderResponse } from "./render.js";
 import { trainPanel } from "./train.js";
@@ -102,11 +103,16 @@ function moreMetadata(model) {
     : null;
 }
 
-/** A form for an operation and where its answer is rendered (Predict and Validate). */
-function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
+/**
+ * A form for an operation and where its answer is rendered (Predict and Validate): `{panel,
+ * leave}`. With `predictions` (the model's predictions URL) it may also run in the background.
+ */
+function operationPanel(spec, href, { id, submitLabel, busyLabel, name, predictions = null }) {
   const op = operation(spec, href, "post");
-  if (!op)
-    return el("p", { class: "form-error" }, `The API description has no operation at ${href}.`);
+  if (!op) {
+    const missing = `The API description has no operation at ${href}.`;
+    return { panel: el("p", { class: "form-error" }, missing) };
+  }
   const ok = op.responses && op.responses["200"];
   const schema = resolve(spec, ok && ok.schema);
   const produces = op.produces || ["application/json"];
@@ -119,14 +125,21 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
         )
       : null;
   const result = el("section", { class: "result", "aria-live": "polite", "aria-label": "Result" });
+  const background = predictions && backgroundRuns(predictions, schema, name);
   const form = argumentForm(op.parameters || [], {
     id,
     submitLabel,
     busyLabel,
-    before:
+    before: [
       accept &&
-      el("div", { class: "field" }, el("label", { for: `${id}-accept` }, "Response type"), accept),
+        el("div", { class: "field" }, el("label", { for: `${id}-accept` }, "Response type"), accept),
+      background && background.toggle,
+    ],
     async onSubmit(data) {
+      if (background && background.active()) {
+        await background.submit(href, data, accept ? accept.value : produces[0]);
+        return;
+      }
       result.replaceChildren(el("p", { class: "status" }, `${busyLabel}`));
       try {
         const response = await check(
@@ -149,7 +162,10 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
       }
     },
   });
-  return el("div", { class: "columns" }, form, result);
+  return {
+    panel: el("div", {}, el("div", { class: "columns" }, form, result), background && background.view),
+    leave: background && background.leave,
+  };
 }
 
 function modelPage(server, model, tab) {
@@ -174,12 +190,13 @@ function modelPage(server, model, tab) {
   else if (tab === "train") ({ panel, leave } = trainPanel(server.spec, href));
   else {
     const labels = tab === "predict" ? ["Predict", "Predicting…"] : ["Validate", "Validating…"];
-    panel = operationPanel(server.spec, href, {
+    ({ panel, leave } = operationPanel(server.spec, href, {
       id: tab,
       submitLabel: labels[0],
       busyLabel: labels[1],
       name: `${model.id}-${tab}`,
-    });
+      predictions: tab === "predict" ? linkTo(model.links, "predictions") : null,
+    }));
   }
   show(
     `${model.name} · ${humanize(tab)}`,
