@@ -7,6 +7,7 @@ import json
 import mimetypes
 import os
 import pathlib
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import ValidationError
@@ -31,16 +32,33 @@ def dumps(document: Any) -> str:
     return _ENCODER.encode(document)
 
 
-def prediction_document(record: ModelRecord, output: Any) -> Any:
+def prediction_document(record: ModelRecord, output: Any) -> str:
     """The JSON answer to a prediction: schema-validated output, or the DEEPaaS envelope."""
     if record.schema is None:
-        document = {"status": "OK", "predictions": output}
-    else:
-        try:
-            document = record.schema.dump(record.schema.load(output))
-        except ValidationError as error:
-            raise schema_mismatch(record, error) from error
-    return checked_json(record, document)
+        return checked_json(record, {"status": "OK", "predictions": output})
+    return checked_json(record, validated(record, output))
+
+
+def item_document(record: ModelRecord, item: Any) -> str:
+    """One item of a streaming model as JSON text, validated by its schema (which describes an
+    item) if it has one."""
+    return checked_json(record, item if record.schema is None else validated(record, item))
+
+
+def collected_document(record: ModelRecord, items: Iterable[Any]) -> str:
+    """A streaming model's items in one prediction document: ``{"status": "OK",
+    "predictions": [items]}``."""
+    if record.schema is not None:
+        items = [validated(record, item) for item in items]
+    return checked_json(record, {"status": "OK", "predictions": list(items)})
+
+
+def validated(record: ModelRecord, output: Any) -> Any:
+    """``output`` loaded and dumped by the model's response schema; 500 when it breaks it."""
+    try:
+        return record.schema.dump(record.schema.load(output))
+    except ValidationError as error:
+        raise schema_mismatch(record, error) from error
 
 
 def schema_mismatch(record: ModelRecord, error: ValidationError) -> ModelError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from werkzeug.datastructures import MIMEAccept
@@ -20,6 +20,10 @@ log = logging.getLogger("deepserve")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MEDIA_TYPE = re.compile(r"^[\w.+-]+/(?:[\w.+-]+|\*)$")
 REQUIRED = ("get_metadata", "get_predict_args", "predict")
+SSE = "text/event-stream"
+NDJSON = "application/x-ndjson"
+#: The framings a streaming model's items can be sent in, besides collected in one JSON document.
+STREAM_TYPES = (SSE, NDJSON)
 
 
 def implements(obj: Any, member: str) -> bool:
@@ -56,6 +60,9 @@ class ModelRecord:
         )
         self.schema = response_schema(getattr(obj, "schema", None), f"{name} schema")
         self.media_types = _media_types(getattr(obj, "predict_media_types", (JSON,)))
+        self.streams = _streams(getattr(obj, "predict_streams", False), self.media_types)
+        #: What a predict request may ask for: the declared types, and a stream's framings.
+        self.answer_types = self.media_types + STREAM_TYPES if self.streams else self.media_types
         self.validate_args = self._optional_args("validate")
         self.train_args = self._optional_args("train")
         # Set by warm() in the process that ran it: gunicorn forks workers from the master, so
@@ -91,13 +98,13 @@ class ModelRecord:
     def negotiate(self, accept: MIMEAccept) -> str:
         """The media type to answer with for an ``Accept`` header; 406 if none fits."""
         if not accept:
-            return self.media_types[0]
-        best = accept.best_match(self.media_types)
+            return self.answer_types[0]
+        best = accept.best_match(self.answer_types)
         if best is None:
             raise APIError(
                 406,
                 f"Model '{self.name}' cannot produce any of the accepted media types.",
-                available=list(self.media_types),
+                available=list(self.answer_types),
             )
         return best
 
@@ -137,6 +144,38 @@ class ModelRecord:
                 )
         return outputs
 
+    def stream(self, args: dict) -> Iterator[Any]:
+        """Call a streaming model's ``predict`` and iterate over its items.
+
+        A failure of the model, in the call or while it produces an item, is a
+        :class:`ModelError`; closing the returned generator (the client went away) closes the
+        model's own iterator, so that its ``finally`` blocks run.
+        """
+        output = self._call("predict", args)
+        if isinstance(output, (str, bytes, Mapping)) or not isinstance(output, Iterable):
+            raise ModelError(
+                f"Model '{self.name}' declares predict_streams but its predict returned "
+                f"{type(output).__name__}, not an iterator"
+            )
+        return self._items(iter(output))
+
+    def _items(self, iterator: Iterator[Any]) -> Iterator[Any]:
+        try:
+            while True:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                except HTTPException:
+                    raise
+                except Exception as error:
+                    raise self._failure("predict", error) from error
+                yield item
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
+
     def validate(self, args: dict) -> Any:
         """Call ``validate``; 501 when the model does not implement it."""
         return self._call_optional("validate", args)
@@ -156,15 +195,30 @@ class ModelRecord:
         except HTTPException:
             raise  # the model chose an HTTP answer (e.g. abort(400)): pass it on
         except Exception as error:
-            log.exception("model %r failed in %s", self.name, method)
-            raise ModelError(
-                f"Model '{self.name}' failed in {method}: {type(error).__name__}: {error}"
-            ) from error
+            raise self._failure(method, error) from error
+
+    def _failure(self, method: str, error: Exception) -> ModelError:
+        """Log the model's exception with its traceback; the client gets the message only."""
+        log.exception("model %r failed in %s", self.name, method)
+        return ModelError(
+            f"Model '{self.name}' failed in {method}: {type(error).__name__}: {error}"
+        )
 
 
 def is_media_type(value: Any) -> bool:
     """Whether ``value`` is a media type (``image/png``) or a type's range (``image/*``)."""
     return isinstance(value, str) and bool(_MEDIA_TYPE.match(value))
+
+
+def _streams(declared: Any, media_types: tuple[str, ...]) -> bool:
+    if not isinstance(declared, bool):
+        raise DeclarationError(f"predict_streams must be True or False, not {declared!r}")
+    if declared and media_types != (JSON,):
+        raise DeclarationError(
+            "predict_streams: a streaming model's items are JSON, so it cannot also declare "
+            "predict_media_types"
+        )
+    return declared
 
 
 def _media_types(declared: Any) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import flask
 
@@ -54,6 +54,21 @@ def init_app(app: flask.Flask, model_names: Iterable[str]) -> Metrics:
         return flask.Response(body, content_type=content_type)
 
     return metrics
+
+
+def first_item_sent(model: str) -> None:
+    """Observe the time from this request's arrival to its stream's first item."""
+    elapsed = time.perf_counter() - flask.request.environ[_START]
+    _metrics().stream_first_item.labels(model).observe(elapsed)
+
+
+def item_count_observer(model: str) -> Callable[[int], None]:
+    """What to call with the number of items a stream of ``model`` sent, when it ends."""
+    return _metrics().stream_items.labels(model).observe
+
+
+def _metrics() -> Metrics:
+    return flask.current_app.extensions["deepserve"]["metrics"]
 
 
 class InFlightMiddleware:

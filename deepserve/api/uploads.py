@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 import flask
 from werkzeug.datastructures import FileStorage
@@ -17,6 +18,8 @@ class StreamingRequest(flask.Request):
     and removed when the request is closed (Flask closes each request once answered)."""
 
     upload_dir: str | None = None
+    #: Set while a streamed answer, which outlives its view, may still read the files.
+    uploads_kept = False
 
     def _get_file_stream(
         self, total_content_length, content_type, filename=None, content_length=None
@@ -26,8 +29,13 @@ class StreamingRequest(flask.Request):
         return tempfile.NamedTemporaryFile(dir=self.upload_dir, prefix="part-", delete=False)
 
     def close(self) -> None:
-        """Close and delete every file this request stored."""
+        """Close and delete every file this request stored (unless a stream still runs)."""
         super().close()
+        if not self.uploads_kept:
+            self.remove_uploads()
+
+    def remove_uploads(self) -> None:
+        """Delete every file this request stored."""
         if self.upload_dir is not None:
             shutil.rmtree(self.upload_dir, ignore_errors=True)
             self.upload_dir = None
@@ -57,6 +65,21 @@ def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
         content_type=content_type,
         original_filename=original,
     )
+
+
+def uploads_kept_during(request: StreamingRequest, body: Iterator[bytes]) -> Iterator[bytes]:
+    """``body``, with ``request``'s uploaded files kept until it ends or is closed: a streamed
+    answer is produced after its view returned, which would otherwise close the request."""
+    request.uploads_kept = True
+
+    def kept() -> Iterator[bytes]:
+        try:
+            yield from body
+        finally:
+            request.uploads_kept = False
+            request.remove_uploads()
+
+    return kept()
 
 
 def init_app(app: flask.Flask) -> None:
