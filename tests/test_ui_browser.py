@@ -82,11 +82,14 @@ def page(browser):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """One real ``deepserve run`` for this module: the widgets model and the examples."""
-    models = [arg for name in ["widgets", *example_models()] for arg in ("--model", name)]
+    """One real ``deepserve run`` for this module: the widgets and stream models, the examples."""
+    models = [arg for name in ["widgets", "stream", *example_models()] for arg in ("--model", name)]
     data_dir = tmp_path_factory.mktemp("data")
     running = RunningServer(
-        *models, log_dir=data_dir, env={"DEEPSERVE_DATA_DIR": str(data_dir / "state")}
+        *models,
+        log_dir=data_dir,
+        env={"DEEPSERVE_DATA_DIR": str(data_dir / "state")},
+        ready_timeout=180,  # the examples warm for a while on a busy machine
     )
     yield running
     running.stop()
@@ -286,6 +289,49 @@ def test_response_media_type_can_be_chosen(page, server):
     expect(table.locator("thead th")).to_have_text(["index", "label", "value"])
     expect(table.locator("tbody tr")).to_have_count(3)
     expect(page.get_by_role("link", name="Download widgets-predict.csv")).to_be_visible()
+
+
+def test_streamed_items_appear_as_they_arrive(page, server, tmp_path):
+    gate = tmp_path / "gate"
+    open_model(page, server.url, "stream")
+    expect(page.get_by_label("Response type")).to_have_count(0)  # the GUI streams, always
+    page.get_by_role("spinbutton", name="count").fill("3")
+    page.get_by_label("gate").fill(str(gate))
+    page.get_by_role("button", name="Predict").click()
+    items = page.locator(".result .stream-items > li")
+    status = page.locator(".result .status")
+    expect(items).to_have_count(1)  # the model waits for the gate before its second item
+    expect(status).to_have_text("Receiving… 1 item")
+    expect(items.first).to_contain_text('text: "item 0"')
+    gate.touch()
+    expect(items).to_have_count(3)
+    expect(status).to_have_text("3 items, complete.")
+
+
+def test_streamed_text_is_appended_and_pictures_replaced(page, server):
+    open_model(page, server.url, "stream")
+    page.get_by_role("spinbutton", name="count").fill("4")
+    page.get_by_label("text", exact=True).check()
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-text")).to_have_text("item 0 item 1 item 2 item 3 ")
+    page.get_by_label("image", exact=True).check()
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .status")).to_have_text("4 items, complete.")
+    picture = page.locator(".result img.result-image")
+    expect(picture).to_have_count(1)
+    expect(picture).to_have_attribute("alt", "Item 4")
+
+
+def test_a_stream_failing_midway_keeps_its_items_and_shows_the_error(page, server):
+    open_model(page, server.url, "stream")
+    page.get_by_role("spinbutton", name="count").fill("5")
+    page.get_by_role("spinbutton", name="fail at").fill("2")
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-items > li")).to_have_count(2)
+    expect(page.locator(".result .form-error")).to_have_text(
+        "Model 'stream' failed in predict: RuntimeError: the model broke at item 2"
+    )
+    expect(page.locator(".result .status")).to_have_text("2 items, then an error.")
 
 
 def test_validate_tab_uploads_a_file_and_shows_the_result(page, server):

@@ -6,6 +6,7 @@ import { check, linkTo, loadServer, operation, request, resolve, setToken, token
 import { el, humanize } from "./dom.js";
 import { argumentForm } from "./forms.js";
 import { jsonTree, renderResponse } from "./render.js";
+import { STREAM_TYPE, showStream } from "./stream.js";
 import { trainPanel } from "./train.js";
 
 const main = document.getElementById("main");
@@ -102,16 +103,23 @@ function moreMetadata(model) {
     : null;
 }
 
-/** A form for an operation and where its answer is rendered (Predict and Validate). */
+/**
+ * A form for an operation and where its answer is rendered (Predict and Validate), and what
+ * stops a streamed answer still arriving when the view is left.
+ */
 function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
   const op = operation(spec, href, "post");
-  if (!op)
-    return el("p", { class: "form-error" }, `The API description has no operation at ${href}.`);
+  if (!op) {
+    const panel = el("p", { class: "form-error" }, `The API description has no operation at ${href}.`);
+    return { panel, leave: null };
+  }
   const ok = op.responses && op.responses["200"];
   const schema = resolve(spec, ok && ok.schema);
   const produces = op.produces || ["application/json"];
+  const streams = op["x-deepserve-stream"] === true; // items shown as they come
+  let reading = null; // aborts the answer being read
   const accept =
-    produces.length > 1
+    produces.length > 1 && !streams
       ? el(
           "select",
           { id: `${id}-accept` },
@@ -128,14 +136,22 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
       el("div", { class: "field" }, el("label", { for: `${id}-accept` }, "Response type"), accept),
     async onSubmit(data) {
       result.replaceChildren(el("p", { class: "status" }, `${busyLabel}`));
+      if (reading) reading.abort();
+      reading = new AbortController();
       try {
         const response = await check(
           await request(href, {
             method: "POST",
             body: data,
-            headers: { Accept: accept ? accept.value : produces[0] },
+            headers: { Accept: streams ? STREAM_TYPE : accept ? accept.value : produces[0] },
+            signal: reading.signal,
           }),
         );
+        if (streams) {
+          result.replaceChildren(el("h2", {}, "Result"));
+          await showStream(response, result);
+          return;
+        }
         result.replaceChildren(
           el("h2", {}, "Result"),
           await renderResponse(response, schema, name),
@@ -149,7 +165,8 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
       }
     },
   });
-  return el("div", { class: "columns" }, form, result);
+  const panel = el("div", { class: "columns" }, form, result);
+  return { panel, leave: () => reading && reading.abort() };
 }
 
 function modelPage(server, model, tab) {
@@ -174,12 +191,12 @@ function modelPage(server, model, tab) {
   else if (tab === "train") ({ panel, leave } = trainPanel(server.spec, href));
   else {
     const labels = tab === "predict" ? ["Predict", "Predicting…"] : ["Validate", "Validating…"];
-    panel = operationPanel(server.spec, href, {
+    ({ panel, leave } = operationPanel(server.spec, href, {
       id: tab,
       submitLabel: labels[0],
       busyLabel: labels[1],
       name: `${model.id}-${tab}`,
-    });
+    }));
   }
   show(
     `${model.name} · ${humanize(tab)}`,

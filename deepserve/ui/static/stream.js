@@ -1,0 +1,77 @@
+// Streamed predictions (models declaring `predict_streams`): the answer is read with fetch()
+// as Server-Sent Events and each item is shown as it arrives: text appended, pictures
+// replaced, other JSON items listed.
+
+import { el } from "./dom.js";
+import { jsonTree } from "./render.js";
+
+/** The media type a streamed prediction is asked for. */
+export const STREAM_TYPE = "text/event-stream";
+
+/** The events of a `text/event-stream` response body, each `{event, id, data}`, as they come. */
+export async function* serverSentEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      yield parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+  }
+}
+
+function parseEvent(block) {
+  const event = { event: "message", id: null, data: [] };
+  for (const line of block.split("\n")) {
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "data") event.data.push(value);
+    else if (field === "event" || field === "id") event[field] = value;
+  }
+  return { ...event, data: event.data.join("\n") };
+}
+
+/**
+ * Show the items of a streamed prediction in `container` as they arrive; resolves when the
+ * stream ends. A failure midway is shown after the items received before it.
+ */
+export async function showStream(response, container) {
+  const count = el("p", { class: "status" }, "Receiving…");
+  const items = el("div", { class: "stream" });
+  container.append(count, items);
+  let text = null;
+  let picture = null;
+  let list = null;
+  let received = 0;
+  for await (const event of serverSentEvents(response)) {
+    if (event.event === "item") {
+      const item = JSON.parse(event.data);
+      received += 1;
+      count.textContent = `Receiving… ${received} item${received === 1 ? "" : "s"}`;
+      if (typeof item === "string" && item.startsWith("data:image/")) {
+        picture = picture || items.appendChild(el("img", { class: "result-image", alt: "" }));
+        picture.src = item;
+        picture.alt = `Item ${received}`;
+      } else if (typeof item === "string") {
+        text = text || items.appendChild(el("pre", { class: "text-result stream-text" }));
+        text.textContent += item;
+      } else {
+        list = list || items.appendChild(el("ol", { class: "stream-items" }));
+        list.append(el("li", {}, jsonTree(item)));
+      }
+    } else if (event.event === "done") {
+      count.textContent = `${received} item${received === 1 ? "" : "s"}, complete.`;
+      return;
+    } else if (event.event === "error") {
+      count.textContent = `${received} item${received === 1 ? "" : "s"}, then an error.`;
+      container.append(el("p", { class: "form-error", role: "alert" }, JSON.parse(event.data).message));
+      return;
+    }
+  }
+  count.textContent = `${received} item${received === 1 ? "" : "s"}; the stream was cut off.`;
+}
