@@ -1,6 +1,7 @@
 # Two set-up commands (see README): `make serve` and `make test`. Each creates its own venv.
 PYTHON ?= python3
-EXAMPLES := -e examples/iris -e examples/load_forecast -e examples/cell_segmentation
+EXAMPLES := -e examples/iris -e examples/load_forecast -e examples/cell_segmentation \
+	-e examples/shakespeare
 SERVE_VENV := .venv-examples
 # MARSHMALLOW=3 tests against the newest marshmallow 3.x instead of 4.x.
 MARSHMALLOW ?= 4
