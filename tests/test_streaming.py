@@ -17,7 +17,8 @@ from deepserve.record import ModelRecord
 
 PREDICT = "/v2/models/stream/predict/"
 SSE = {"Accept": "text/event-stream"}
-NDJSON = {"Accept": "application/x-ndjson"}
+NDJSON_TYPE = "application/x-ndjson"
+NDJSON = {"Accept": NDJSON_TYPE}
 
 
 def sse_events(text: str) -> list[dict]:
@@ -262,3 +263,21 @@ def test_a_streaming_model_never_gets_an_accept_argument():
     record = ModelRecord("s", model())
     assert record.negotiate(MIMEAccept([("application/x-ndjson", 1)])) == "application/x-ndjson"
     assert list(record.stream({})) == ["a", "b"]  # predict() takes no ``accept``
+
+
+def test_the_command_line_prints_items_as_lines_or_collected(cli):
+    lines = cli("predict", "stream", "--count", "2", "--media-type", "application/x-ndjson")
+    assert lines.returncode == 0, lines.stderr
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [
+        {"index": 0, "text": "item 0"},
+        {"index": 1, "text": "item 1"},
+    ]
+    collected = cli("predict", "stream", "--count", "2")
+    assert json.loads(collected.stdout)["predictions"][1] == {"index": 1, "text": "item 1"}
+
+
+def test_the_command_line_exits_1_when_the_stream_fails_midway(cli):
+    failed = cli("predict", "stream", "--count", "3", "--fail-at", "1", "--media-type", NDJSON_TYPE)
+    assert failed.returncode == 1
+    assert failed.stdout.splitlines() == ['{"index": 0, "text": "item 0"}']
+    assert "the model broke at item 1" in json.loads(failed.stderr.splitlines()[-1])["message"]
