@@ -99,3 +99,14 @@ def test_collected_json_access_log_and_metrics(server, wait):
     assert 'deepserve_stream_items_count{model="stream"} 1.0' in scrape
     assert 'deepserve_stream_items_sum{model="stream"} 3.0' in scrape
     assert 'deepserve_stream_first_item_seconds_count{model="stream"} 1.0' in scrape
+
+
+def test_items_pass_through_nginx_as_they_come(run_server, nginx, tmp_path):
+    """Through the example nginx config, each item reaches the client as the model yields it."""
+    server = run_server("--model", "stream", "--threads", "4")
+    url = nginx(server.port, server.port) + PREDICT + f"?count=2&gate={tmp_path / 'gate'}"
+    with requests.post(url, headers={"Accept": "application/x-ndjson"}, stream=True) as response:
+        lines = response.iter_lines(decode_unicode=True)
+        assert json.loads(next(lines)) == {"index": 0, "text": "item 0"}  # the model waits
+        (tmp_path / "gate").touch()
+        assert [json.loads(line) for line in lines] == [{"index": 1, "text": "item 1"}]
