@@ -13,6 +13,7 @@ from werkzeug.datastructures import MIMEAccept
 
 from deepserve.api import create_app
 from deepserve.arguments import DeclarationError
+from deepserve.loading import discover
 from deepserve.record import ModelRecord
 
 PREDICT = "/v2/models/stream/predict/"
@@ -209,19 +210,35 @@ def test_the_spec_marks_the_streaming_operation(client):
     assert "x-deepserve-stream" not in paths["/v2/models/echo/predict/"]["post"]
 
 
-def test_metrics_count_items_and_time_the_first_one(app):
-    client = app.test_client()
-    client.post(PREDICT + "?count=4", headers=NDJSON).get_data()
-    client.post(PREDICT + "?count=5&fail_at=2", headers=SSE).get_data()
-    scrape = {
+def scrape(client) -> dict:
+    return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(client.get("/metrics").get_data(True))
         for sample in family.samples
     }
+
+
+def test_metrics_count_items_and_time_the_first_one(app):
+    client = app.test_client()
+    client.post(PREDICT + "?count=4", headers=NDJSON).get_data()
+    client.post(PREDICT + "?count=5&fail_at=2", headers=SSE).get_data()
+    scraped = scrape(client)
     model = frozenset({("model", "stream")})
-    assert scrape[("deepserve_stream_items_count", model)] >= 2
-    assert scrape[("deepserve_stream_items_sum", model)] >= 6  # 4 items, then 2 and a failure
-    assert scrape[("deepserve_stream_first_item_seconds_count", model)] >= 2
+    assert scraped[("deepserve_stream_items_count", model)] >= 2
+    assert scraped[("deepserve_stream_items_sum", model)] >= 6  # 4 items, then 2 and a failure
+    assert scraped[("deepserve_stream_first_item_seconds_count", model)] >= 2
+
+
+def test_a_stream_is_in_flight_until_it_ends():
+    client = create_app(discover(["stream"]).models).test_client()
+    in_flight = ("deepserve_requests_in_flight", frozenset())
+    response = client.post(PREDICT + "?count=3", headers=NDJSON, buffered=False)
+    chunks = iter(response.response)
+    next(chunks)
+    assert scrape(client)[in_flight] == 2  # the stream and the scrape
+    list(chunks)
+    response.close()
+    assert scrape(client)[in_flight] == 1
 
 
 class Streaming:

@@ -56,15 +56,21 @@ def init_app(app: flask.Flask, model_names: Iterable[str]) -> Metrics:
     return metrics
 
 
-def first_item_sent(model: str) -> None:
-    """Observe the time from this request's arrival to its stream's first item."""
+def stream_started(model: str) -> Callable[[int], None]:
+    """Observe the time from this request's arrival to its stream's first item, and count the
+    stream as in flight until it ends (after its view has returned). Returns what to call with
+    the number of items sent when the stream ends."""
+    metrics = _metrics()
     elapsed = time.perf_counter() - flask.request.environ[_START]
-    _metrics().stream_first_item.labels(model).observe(elapsed)
+    metrics.stream_first_item.labels(model).observe(elapsed)
+    metrics.in_flight.inc()
+    items = metrics.stream_items.labels(model)
 
+    def ended(count: int) -> None:
+        items.observe(count)
+        metrics.in_flight.dec()
 
-def item_count_observer(model: str) -> Callable[[int], None]:
-    """What to call with the number of items a stream of ``model`` sent, when it ends."""
-    return _metrics().stream_items.labels(model).observe
+    return ended
 
 
 def _metrics() -> Metrics:

@@ -18,7 +18,7 @@ from ..outputs import (
 )
 from ..record import ModelRecord
 from ..streams import frames
-from .metrics import first_item_sent, item_count_observer
+from .metrics import stream_started
 from .uploads import uploads_kept_during
 
 #: Sent with every stream: proxies (nginx) and caches pass each item on at once.
@@ -67,8 +67,7 @@ def stream_response(record: ModelRecord, items: Iterator[Any], media_type: str) 
     if is_json(media_type):
         return json_response(collected_document(record, items), mimetype=media_type)
     taken = list(itertools.islice(items, 1))
-    first_item_sent(record.name)
-    body = frames(record, items, media_type, taken, on_end=item_count_observer(record.name))
+    body = frames(record, items, media_type, taken, on_end=stream_started(record.name))
     kept = uploads_kept_during(flask.request._get_current_object(), body)
     response = flask.Response(flask.stream_with_context(kept), mimetype=media_type)
     response.headers.update(STREAM_HEADERS)
