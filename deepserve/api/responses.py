@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -65,7 +66,8 @@ def stream_response(record: ModelRecord, items: Iterator[Any], media_type: str) 
     it streams; they are removed when the stream ends or the client leaves.
     """
     if is_json(media_type):
-        return json_response(collected_document(record, items), mimetype=media_type)
+        with contextlib.closing(items):  # closes the model's generator if an item is bad
+            return json_response(collected_document(record, items), mimetype=media_type)
     taken = list(itertools.islice(items, 1))
     body = frames(record, items, media_type, taken, on_end=stream_started(record.name))
     kept = uploads_kept_during(flask.request._get_current_object(), body)
