@@ -3,15 +3,21 @@ NDJSON as they are produced, failures midway, clients that leave, the access log
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 import socket
+from pathlib import Path
 
 import pytest
 import requests
+import sseclient
 
 pytestmark = pytest.mark.e2e
 
 PREDICT = "/v2/models/stream/predict/"
+API_DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
 
 @pytest.fixture(params=["1", "4"], ids=["sync-worker", "threaded-worker"])
@@ -110,3 +116,31 @@ def test_items_pass_through_nginx_as_they_come(run_server, nginx, tmp_path):
         assert json.loads(next(lines)) == {"index": 0, "text": "item 0"}  # the model waits
         (tmp_path / "gate").touch()
         assert [json.loads(line) for line in lines] == [{"index": 1, "text": "item 1"}]
+
+
+def test_sseclient_py_reads_the_events(server):
+    url = server.url + PREDICT + "?count=2"
+    with requests.post(url, headers={"Accept": "text/event-stream"}, stream=True) as response:
+        events = [
+            (e.event, e.id, json.loads(e.data)) for e in sseclient.SSEClient(response).events()
+        ]
+    assert events == [
+        ("item", "0", {"index": 0, "text": "item 0"}),
+        ("item", "1", {"index": 1, "text": "item 1"}),
+        ("done", None, {"items": 2}),
+    ]
+
+
+def test_the_documented_httpx_client_prints_the_generated_text(run_server):
+    server = run_server("--model", "shakespeare")
+    blocks = re.findall(r"```python\n(.*?)```", API_DOC.read_text(), flags=re.DOTALL)
+    client = next(block for block in blocks if "httpx.stream" in block)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(client.replace("http://127.0.0.1:5000", server.url), {})
+    collected = requests.post(
+        server.url + "/v2/models/shakespeare/predict/",
+        data={"prompt": "To be, or not to be", "length": 40, "seed": 7},
+        timeout=30,
+    ).json()["predictions"]
+    assert printed.getvalue() == "".join(collected)
