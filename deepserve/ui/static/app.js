@@ -110,8 +110,8 @@ function moreMetadata(model) {
 function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
   const op = operation(spec, href, "post");
   if (!op) {
-    const panel = el("p", { class: "form-error" }, `The API description has no operation at ${href}.`);
-    return { panel, leave: null };
+    const message = `The API description has no operation at ${href}.`;
+    return { panel: el("p", { class: "form-error" }, message), leave: null };
   }
   const ok = op.responses && op.responses["200"];
   const schema = resolve(spec, ok && ok.schema);

@@ -41,9 +41,18 @@ function parseEvent(block) {
  * stream ends. A failure midway is shown after the items received before it.
  */
 export async function showStream(response, container) {
+  container.setAttribute("aria-busy", "true"); // screen readers wait for the end, not each item
+  try {
+    await readItems(response, container);
+  } finally {
+    container.removeAttribute("aria-busy");
+  }
+}
+
+async function readItems(response, container) {
   const count = el("p", { class: "status" }, "Receiving…");
-  const items = el("div", { class: "stream" });
-  container.append(count, items);
+  const shown = el("div", { class: "stream" });
+  container.append(count, shown);
   let text = null;
   let picture = null;
   let list = null;
@@ -52,26 +61,31 @@ export async function showStream(response, container) {
     if (event.event === "item") {
       const item = JSON.parse(event.data);
       received += 1;
-      count.textContent = `Receiving… ${received} item${received === 1 ? "" : "s"}`;
+      count.textContent = `Receiving… ${items(received)}`;
       if (typeof item === "string" && item.startsWith("data:image/")) {
-        picture = picture || items.appendChild(el("img", { class: "result-image", alt: "" }));
+        picture = picture || shown.appendChild(el("img", { class: "result-image", alt: "" }));
         picture.src = item;
         picture.alt = `Item ${received}`;
       } else if (typeof item === "string") {
-        text = text || items.appendChild(el("pre", { class: "text-result stream-text" }));
+        text = text || shown.appendChild(el("pre", { class: "text-result stream-text" }));
         text.textContent += item;
       } else {
-        list = list || items.appendChild(el("ol", { class: "stream-items" }));
+        list = list || shown.appendChild(el("ol", { class: "stream-items" }));
         list.append(el("li", {}, jsonTree(item)));
       }
     } else if (event.event === "done") {
-      count.textContent = `${received} item${received === 1 ? "" : "s"}, complete.`;
+      count.textContent = `${items(received)}, complete.`;
       return;
     } else if (event.event === "error") {
-      count.textContent = `${received} item${received === 1 ? "" : "s"}, then an error.`;
-      container.append(el("p", { class: "form-error", role: "alert" }, JSON.parse(event.data).message));
+      count.textContent = `${items(received)}, then an error.`;
+      const { message } = JSON.parse(event.data);
+      container.append(el("p", { class: "form-error", role: "alert" }, message));
       return;
     }
   }
-  count.textContent = `${received} item${received === 1 ? "" : "s"}; the stream was cut off.`;
+  count.textContent = `${items(received)}; the stream was cut off.`;
+}
+
+function items(count) {
+  return `${count} item${count === 1 ? "" : "s"}`;
 }
