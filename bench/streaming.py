@@ -9,7 +9,8 @@ strings) with ``deepserve run`` on sync workers (``--threads 1``) and threaded w
 
 - time to first item: the median time from sending the request to reading the first item, SSE
   and NDJSON, against the model's own time from ``predict()`` to its first item, in process
-  (with no work before the first item, the row shows what the request itself costs);
+  (with no work before the first item, the row shows what the request itself costs), and the
+  time to the whole answer of a plain JSON request for the same one item;
 - per item: the median time of a stream of ``--items`` items less that of one item, per item,
   against the model's own time per item and deepserve's framing in process (no HTTP).
 """
@@ -112,6 +113,8 @@ def main() -> None:
                     seconds = http_median(server.port, f"first={first}", media, rounds, 0)
                     ratio = f"{seconds / own[first]:.2f}" if first else "–"
                     row += [f"{seconds * 1000:.1f}", ratio]
+                whole = http_median(server.port, f"first={first}", "application/json", rounds, 1)
+                row.append(f"{whole * 1000:.1f}")
                 ttft_rows.append(row)
             for media in (SSE, NDJSON):
                 long = http_median(server.port, f"items={items}", media, max(3, rounds // 3), 1)
@@ -128,9 +131,9 @@ def main() -> None:
                 )
     print(
         "| workers | model's first item after (ms) | model's own time to it (ms) | SSE (ms) "
-        "| SSE ratio | NDJSON (ms) | NDJSON ratio |"
+        "| SSE ratio | NDJSON (ms) | NDJSON ratio | JSON, whole answer (ms) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for row in ttft_rows:
         print("| " + " | ".join(row) + " |")
     print(
