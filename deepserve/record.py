@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
@@ -166,10 +166,8 @@ class ModelRecord:
                     item = next(iterator)
                 except StopIteration:
                     return
-                except HTTPException:
-                    raise
                 except Exception as error:
-                    raise self._failure("predict", error) from error
+                    self._fail("predict", error)
                 yield item
         finally:
             close = getattr(iterator, "close", None)
@@ -192,17 +190,19 @@ class ModelRecord:
     def _call(self, method: str, args: dict) -> Any:
         try:
             return getattr(self.obj, method)(**args)
-        except HTTPException:
-            raise  # the model chose an HTTP answer (e.g. abort(400)): pass it on
         except Exception as error:
-            raise self._failure(method, error) from error
+            self._fail(method, error)
 
-    def _failure(self, method: str, error: Exception) -> ModelError:
-        """Log the model's exception with its traceback; the client gets the message only."""
-        log.exception("model %r failed in %s", self.name, method)
-        return ModelError(
+    def _fail(self, method: str, error: Exception) -> NoReturn:
+        """Raise what the caller gets for ``error``, raised by (or returned from) the model: the
+        model's own HTTP answer (e.g. abort(400)) as it is, anything else a logged 500."""
+        if isinstance(error, HTTPException):
+            raise error
+        exc_info = (type(error), error, error.__traceback__)
+        log.error("model %r failed in %s", self.name, method, exc_info=exc_info)
+        raise ModelError(
             f"Model '{self.name}' failed in {method}: {type(error).__name__}: {error}"
-        )
+        ) from error
 
 
 def is_media_type(value: Any) -> bool:
