@@ -7,6 +7,7 @@ model's result are saved under ``test-artifacts/ui/`` for people to look at.
 from __future__ import annotations
 
 import configparser
+import re
 import threading
 from pathlib import Path
 
@@ -299,13 +300,31 @@ def test_streamed_items_appear_as_they_arrive(page, server, tmp_path):
     page.get_by_label("gate").fill(str(gate))
     page.get_by_role("button", name="Predict").click()
     items = page.locator(".result .stream-items > li")
-    status = page.locator(".result .status")
+    status = page.locator(".result .stream-count")
     expect(items).to_have_count(1)  # the model waits for the gate before its second item
     expect(status).to_have_text("Receiving… 1 item")
     expect(items.first).to_contain_text('text: "item 0"')
     gate.touch()
     expect(items).to_have_count(3)
     expect(status).to_have_text("3 items, complete.")
+
+
+def test_stopping_a_stream_keeps_its_items_and_closes_the_models_generator(
+    page, server, tmp_path, wait
+):
+    marker = tmp_path / "closed"
+    open_model(page, server.url, "stream")
+    page.get_by_role("spinbutton", name="count").fill("10000")
+    page.get_by_role("spinbutton", name="delay").fill("0.05")
+    page.get_by_label("marker").fill(str(marker))
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-items > li").nth(2)).to_be_attached()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".result .stream-count")).to_have_text(
+        re.compile(r"^\d+ items; stopped\.$")
+    )
+    expect(page.get_by_role("button", name="Predict")).to_be_enabled()
+    wait(marker.exists, timeout=30)  # the server noticed and closed the generator
 
 
 def test_streamed_text_is_appended_and_pictures_replaced(page, server):
@@ -316,7 +335,7 @@ def test_streamed_text_is_appended_and_pictures_replaced(page, server):
     expect(page.locator(".result .stream-text")).to_have_text("item 0 item 1 item 2 item 3 ")
     page.get_by_label("image", exact=True).check()
     page.get_by_role("button", name="Predict").click()
-    expect(page.locator(".result .status")).to_have_text("4 items, complete.")
+    expect(page.locator(".result .stream-count")).to_have_text("4 items, complete.")
     picture = page.locator(".result img.result-image")
     expect(picture).to_have_count(1)
     expect(picture).to_have_attribute("alt", "Item 4")
@@ -331,7 +350,7 @@ def test_a_stream_failing_midway_keeps_its_items_and_shows_the_error(page, serve
     expect(page.locator(".result .form-error")).to_have_text(
         "Model 'stream' failed in predict: RuntimeError: the model broke at item 2"
     )
-    expect(page.locator(".result .status")).to_have_text("2 items, then an error.")
+    expect(page.locator(".result .stream-count")).to_have_text("2 items, then an error.")
 
 
 def test_validate_tab_uploads_a_file_and_shows_the_result(page, server):

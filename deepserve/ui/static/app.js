@@ -137,19 +137,20 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name }) {
     async onSubmit(data) {
       result.replaceChildren(el("p", { class: "status" }, `${busyLabel}`));
       if (reading) reading.abort();
-      reading = new AbortController();
+      const controller = new AbortController();
+      reading = controller;
       try {
         const response = await check(
           await request(href, {
             method: "POST",
             body: data,
             headers: { Accept: streams ? STREAM_TYPE : accept ? accept.value : produces[0] },
-            signal: reading.signal,
+            signal: controller.signal,
           }),
         );
         if (streams) {
           result.replaceChildren(el("h2", {}, "Result"));
-          await showStream(response, result);
+          await showStream(response, result, () => controller.abort());
           return;
         }
         result.replaceChildren(

@@ -38,21 +38,36 @@ function parseEvent(block) {
 
 /**
  * Show the items of a streamed prediction in `container` as they arrive; resolves when the
- * stream ends. A failure midway is shown after the items received before it.
+ * stream ends. A failure midway is shown after the items received before it. A Stop button
+ * calls `abort` (which must abort the fetch of `response`): the server then closes the model's
+ * generator, and the items received stay.
  */
-export async function showStream(response, container) {
+export async function showStream(response, container, abort) {
+  const count = el("span", { class: "stream-count" }, "Receiving…");
+  const stop = el("button", { type: "button", class: "small" }, "Stop");
+  let stopped = false;
+  stop.addEventListener("click", () => {
+    stopped = true;
+    abort();
+  });
+  const status = el("p", { class: "status" }, count, " ", stop);
+  container.append(status);
   container.setAttribute("aria-busy", "true"); // screen readers wait for the end, not each item
+  const progress = { received: 0 };
   try {
-    await readItems(response, container);
+    await readItems(response, container, count, progress);
+  } catch (error) {
+    if (!stopped) throw error;
+    count.textContent = `${items(progress.received)}; stopped.`;
   } finally {
+    stop.remove();
     container.removeAttribute("aria-busy");
   }
 }
 
-async function readItems(response, container) {
-  const count = el("p", { class: "status" }, "Receiving…");
+async function readItems(response, container, count, progress) {
   const shown = el("div", { class: "stream" });
-  container.append(count, shown);
+  container.append(shown);
   let text = null;
   let picture = null;
   let list = null;
@@ -61,6 +76,7 @@ async function readItems(response, container) {
     if (event.event === "item") {
       const item = JSON.parse(event.data);
       received += 1;
+      progress.received = received;
       count.textContent = `Receiving… ${items(received)}`;
       if (typeof item === "string" && item.startsWith("data:image/")) {
         picture = picture || shown.appendChild(el("img", { class: "result-image", alt: "" }));
