@@ -85,6 +85,7 @@ async function readItems(response, container, count, progress) {
       } else if (typeof item === "string") {
         text = text || shown.appendChild(el("pre", { class: "text-result stream-text" }));
         text.textContent += item;
+        text.scrollTop = text.scrollHeight; // follow the text as it grows
       } else {
         list = list || shown.appendChild(el("ol", { class: "stream-items" }));
         list.append(el("li", {}, jsonTree(item)));
