@@ -33,7 +33,10 @@ def dumps(document: Any) -> str:
 
 
 def prediction_document(record: ModelRecord, output: Any) -> str:
-    """The JSON answer to a prediction: schema-validated output, or the DEEPaaS envelope."""
+    """The JSON answer to a prediction: schema-validated output, or the DEEPaaS envelope; a
+    streaming model's items collected."""
+    if record.streams:
+        return collected_document(record, output)
     if record.schema is None:
         return checked_json(record, {"status": "OK", "predictions": output})
     return checked_json(record, validated(record, output))

@@ -109,7 +109,10 @@ class ModelRecord:
         return best
 
     def predict(self, args: dict, media_type: str = JSON) -> Any:
-        """Call ``predict``; with several media types, the chosen one comes as ``accept``."""
+        """Call ``predict``; with several media types, the chosen one comes as ``accept``. A
+        streaming model's items come as :meth:`stream` gives them."""
+        if self.streams:
+            return self.stream(args)
         if len(self.media_types) > 1:
             args = {**args, "accept": media_type}
         return self._call("predict", args)

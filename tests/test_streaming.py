@@ -14,6 +14,7 @@ from werkzeug.datastructures import MIMEAccept
 from deepserve.api import create_app
 from deepserve.arguments import DeclarationError
 from deepserve.loading import discover
+from deepserve.outputs import prediction_document
 from deepserve.record import ModelRecord
 
 PREDICT = "/v2/models/stream/predict/"
@@ -298,3 +299,11 @@ def test_the_command_line_exits_1_when_the_stream_fails_midway(cli):
     assert failed.returncode == 1
     assert failed.stdout.splitlines() == ['{"index": 0, "text": "item 0"}']
     assert "the model broke at item 1" in json.loads(failed.stderr.splitlines()[-1])["message"]
+
+
+def test_the_generic_prediction_path_collects_a_stream(discovery):
+    """What renders any prediction (asynchronous jobs, the command line) collects the items."""
+    record = next(record for record in discovery.models if record.name == "stream")
+    args = record.predict_args.load({"count": 2, "kind": "text"})
+    document = prediction_document(record, record.predict(args))
+    assert json.loads(document) == {"status": "OK", "predictions": ["item 0 ", "item 1 "]}

@@ -20,7 +20,7 @@ from ..client import BinaryResult, ClientError
 from ..errors import APIError, ArgumentError
 from ..loading import discover
 from ..model import UploadedFile
-from ..outputs import binary_body, collected_document, dumps, item_document, prediction_document
+from ..outputs import binary_body, dumps, item_document, prediction_document
 from ..record import NDJSON, ModelRecord
 from ..targets import is_target
 from . import remote
@@ -91,11 +91,8 @@ def _remote(client, model: str, arguments: dict, media_type: str, output_file: s
 
 
 def _stream(record: ModelRecord, items: Iterator, media_type: str, path: str | None) -> None:
-    """A streaming model's items: collected in one JSON document, or one JSON line each as the
-    model yields it (``application/x-ndjson``); a failure midway exits with its error."""
-    if is_json(media_type):
-        remote.write(collected_document(record, items).encode() + b"\n", path)
-        return
+    """A streaming model's items, one JSON line each as the model yields it
+    (``application/x-ndjson``); a failure midway exits with its error."""
     if media_type != NDJSON:
         raise APIError(400, f"{media_type} is for HTTP clients; use --media-type {NDJSON}")
     output = open(path, "wb") if path else contextlib.nullcontext(sys.stdout.buffer)  # noqa: SIM115
@@ -112,7 +109,7 @@ def _offline(
     chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
     if warm:
         record.warm()
-    if record.streams:
+    if record.streams and not is_json(chosen):
         _stream(record, record.stream(args), chosen, output_file)
         return
     output = record.predict(args, chosen)
