@@ -11,12 +11,24 @@ import subprocess
 from pathlib import Path
 
 from environments import Environment
-from scenarios import LargeUpload, Latency, Memory, Plan, Row, StartUp
+from scenarios import (
+    BATCHED,
+    NOOP,
+    UNBATCHED,
+    Batching,
+    LargeUpload,
+    Latency,
+    Memory,
+    Plan,
+    Row,
+    StartUp,
+    Threads,
+)  # fmt: skip
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 DEEPSERVE_PACKAGES = (
     "deepserve", "flask", "flask-restx", "werkzeug", "webargs", "marshmallow", "gunicorn",
-    "prometheus-client",
+    "prometheus-client", "scikit-learn",
 )  # fmt: skip
 DEEPAAS_PACKAGES = ("deepaas", "aiohttp", "webargs", "marshmallow")
 
@@ -37,7 +49,7 @@ def machine(plan: Plan) -> list[tuple[str, str]]:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    return [
+    facts = [
         ("date", datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
         ("CPU", f"{_first('/proc/cpuinfo', 'model name')}, {os.cpu_count()} cores"),
         ("memory", _first("/proc/meminfo", "MemTotal")),
@@ -45,8 +57,10 @@ def machine(plan: Plan) -> list[tuple[str, str]]:
         ("Python", python),
         ("load generator", " ".join(wrk)),
         ("deepserve environment", _versions(plan.deepserve, DEEPSERVE_PACKAGES)),
-        ("DEEPaaS environment", _versions(plan.deepaas, DEEPAAS_PACKAGES)),
     ]
+    if plan.deepaas is not None:
+        facts.append(("DEEPaaS environment", _versions(plan.deepaas, DEEPAAS_PACKAGES)))
+    return facts
 
 
 def _os_name() -> str:
@@ -179,6 +193,79 @@ class Report:
             [r.mode, r.master_rss_mib, r.worker_rss_mib, r.worker_pss_mib, r.total_pss_mib]
             for r in results
         ]
+        self.lines += _table(header, rows)
+
+    def batching(self, result: Batching) -> None:
+        """The forest batched and unbatched, the no-op model, the model's own rate; the four
+        targets of batching."""
+        self.lines += [
+            f"### Batching: a 100-tree random forest, {result.connections} clients "
+            f"(1 worker, {result.threads} threads)",
+            "",
+        ]
+        header = ["clients", "server", "requests/s", "p50 ms", "p99 ms", "CPU ms per request"]
+        rows = [
+            [clients, r.server, r.requests_per_s, r.p50_ms, r.p99_ms, r.cpu_ms]
+            for clients, measured in ((result.connections, result.loaded), (1, result.alone))
+            for r in measured
+        ]
+        self.lines += _table(header, rows)
+        batched, unbatched = _find(result.loaded, BATCHED), _find(result.loaded, UNBATCHED)
+        noop = _find(result.loaded, NOOP)
+        compute_ms = 1000 * result.mean_batch / result.model_rows_per_s
+        self.lines += _table(
+            ["the forest alone (predict_batch in Python)", "rows/s"],
+            [
+                [f"batches of {result.mean_batch:.1f} (the server's mean under load)",
+                 result.model_rows_per_s],
+                ["one row per call", result.model_rows_per_s_alone],
+            ],
+        )  # fmt: skip
+        model_cpu_ms = 1000 / result.model_rows_per_s  # one core busy per row, in batches
+        self.lines += [
+            f"CPU per request: the batched forest {batched.cpu_ms:.2f} ms; the no-op model "
+            f"{noop.cpu_ms:.2f} ms plus the forest's own {model_cpu_ms:.2f} ms per row "
+            f"= {noop.cpu_ms + model_cpu_ms:.2f} ms.",
+            "",
+        ]
+        limit = min(result.model_rows_per_s, noop.requests_per_s)
+        speed_up = batched.requests_per_s / unbatched.requests_per_s
+        share = batched.requests_per_s / limit
+        bound = result.max_wait_ms + 3 * compute_ms
+        alone_b, alone_u = _find(result.alone, BATCHED), _find(result.alone, UNBATCHED)
+        alone = alone_b.p50_ms / alone_u.p50_ms
+        self.verdicts += [
+            Verdict("batched forest >= 5x unbatched", f"{speed_up:.1f}x", speed_up >= 5),
+            Verdict(
+                "batched forest >= 0.6x the lower of the model's own rate and the no-op model's",
+                f"{share:.2f}x of {limit:,.0f}/s",
+                share >= 0.6,
+            ),
+            Verdict(
+                f"batched p99 <= max wait + 3 batches' compute ({bound:.1f} ms)",
+                f"{batched.p99_ms:.1f} ms",
+                batched.p99_ms <= bound,
+            ),
+            Verdict("1 client: batched p50 <= 1.2x unbatched", f"{alone:.2f}x", alone <= 1.2),
+        ]
+
+    def threads(self, results: list[Threads]) -> None:
+        """One worker with several thread counts: what the --threads default rests on."""
+        self.lines += ["### Threads per worker (1 worker)", ""]
+        header = [
+            "model",
+            "clients",
+            "threads",
+            "requests/s",
+            "p50 ms",
+            "p99 ms",
+            "CPU ms per request",
+        ]
+        rows = [
+            [r.model, r.connections, r.threads, r.row.requests_per_s, r.row.p50_ms, r.row.p99_ms,
+             r.row.cpu_ms]
+            for r in results
+        ]  # fmt: skip
         self.lines += _table(header, rows)
 
     def render(self) -> str:

@@ -1,6 +1,6 @@
 """Benchmark deepserve against a bare Flask app and DEEPaaS, on this machine, in one run.
 
-    python3 bench/run.py                      # every scenario; rewrites docs/performance.md
+    python3 bench/run.py                      # the default scenarios; rewrites docs/performance.md
     python3 bench/run.py --only predict-query --rounds 1 --seconds 5     # a quick look
 
 Needs wrk (``apt-get install wrk``) and PyPI access the first time: the servers run from
@@ -20,10 +20,16 @@ import scenarios
 from environments import ROOT, deepaas_environment, deepserve_environment
 from report import Report, load_average, write
 
-SCENARIOS = (
+#: What a run without --only measures: the generated section of docs/performance.md.
+DEFAULT = (
     "predict-query", "predict-json", "upload-1mb", "upload-500mb", "training", "startup",
     "memory",
 )  # fmt: skip
+#: Run with --only; their results are explained by hand in docs/performance.md and
+#: docs/architecture.md.
+SCENARIOS = (*DEFAULT, "batching", "threads")
+#: The scenarios that measure DEEPaaS too (its environment is prepared only for them).
+WITH_DEEPAAS = {"predict-query", "predict-json", "upload-1mb", "upload-500mb"}
 TRAINING_RATE = 100
 
 
@@ -48,15 +54,15 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
+    chosen = args.only or DEFAULT
     plan = scenarios.Plan(
         deepserve_environment().prepare(),
-        deepaas_environment().prepare(),
+        deepaas_environment().prepare() if set(chosen) & WITH_DEEPAAS else None,
         rounds=args.rounds,
         seconds=args.seconds,
         warmup=args.warmup,
         variants=tuple(tuple(shlex.split(options)) for options in args.variant),
     )
-    chosen = args.only or SCENARIOS
     report = Report(plan, load_average())
     print(f"load average {load_average()}", file=sys.stderr)
     for name in chosen:
@@ -96,6 +102,10 @@ def run(name: str, plan: scenarios.Plan, report: Report) -> None:
         report.start_up(scenarios.start_up(plan))
     elif name == "memory":
         report.memory(scenarios.memory(plan))
+    elif name == "batching":
+        report.batching(scenarios.batching(plan))
+    elif name == "threads":
+        report.threads(scenarios.threads(plan))
 
 
 if __name__ == "__main__":

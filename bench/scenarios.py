@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import http.client
 import json
+import re
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +27,8 @@ class Plan:
     """How long and how often to measure, and with which environments."""
 
     deepserve: Environment
-    deepaas: Environment
+    #: None when no chosen scenario compares with DEEPaaS.
+    deepaas: Environment | None
     rounds: int = 3
     seconds: float = 10
     warmup: float = 3
@@ -70,8 +74,7 @@ def throughput(
     plan: Plan, model: str, request: Callable[[str], load.Request], *, workers: int
 ) -> list[Row]:
     """bare Flask, deepserve (and its variants) and DEEPaaS serving ``model`` with ``workers``
-    processes, driven by wrk in turns: each round measures every server once, in a rotated
-    order; the rows are the medians of the rounds."""
+    processes, driven by wrk with two connections per worker (see :func:`measure`)."""
     group = [
         servers.flask(plan.deepserve, workers=workers),
         servers.deepserve(plan.deepserve, workers=workers, models=[model]),
@@ -81,28 +84,39 @@ def throughput(
         ],
         servers.deepaas(plan.deepaas, workers=workers, model=model),
     ]
-    connections = 2 * workers
-    runs: dict[str, list[tuple[load.Throughput, float]]] = {server.label: [] for server in group}
     try:
-        for server in _started(group):
-            request(server.paths[model]).check(server.port)
-            load.wrk(server.port, request(server.paths[model]), seconds=plan.warmup, connections=2)
-        for number in range(plan.rounds):
-            for server in group[number % len(group) :] + group[: number % len(group)]:
-                cpu_before = server.cpu_seconds()
-                run = load.wrk(
-                    server.port,
-                    request(server.paths[model]),
-                    seconds=plan.seconds,
-                    connections=connections,
-                )
-                cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / run.requests
-                if run.errors:
-                    raise RuntimeError(f"{server.label}: {run.errors} failed requests")
-                runs[server.label].append((run, cpu_ms))
+        _started(group)
+        return measure(plan, group, lambda server: request(server.paths[model]), 2 * workers)
     finally:
         for server in group:
             server.stop()
+
+
+def measure(
+    plan: Plan,
+    group: list[Server],
+    request: Callable[[Server], load.Request],
+    connections: int,
+    *,
+    warmup_connections: int = 2,
+) -> list[Row]:
+    """Drive each of the started servers of ``group`` with its ``request`` through wrk, in
+    turns: each round measures every server once, in a rotated order; the rows are the medians
+    of the rounds."""
+    runs: dict[str, list[tuple[load.Throughput, float]]] = {server.label: [] for server in group}
+    for server in group:
+        request(server).check(server.port)
+        load.wrk(server.port, request(server), seconds=plan.warmup, connections=warmup_connections)
+    for number in range(plan.rounds):
+        for server in group[number % len(group) :] + group[: number % len(group)]:
+            cpu_before = server.cpu_seconds()
+            run = load.wrk(
+                server.port, request(server), seconds=plan.seconds, connections=connections
+            )
+            cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / run.requests
+            if run.errors:
+                raise RuntimeError(f"{server.label}: {run.errors} failed requests")
+            runs[server.label].append((run, cpu_ms))
     return [_median_row(label, measured) for label, measured in runs.items()]
 
 
@@ -268,4 +282,163 @@ def memory(plan: Plan, *, workers: int = 2) -> list[Memory]:
                     sum(m["Pss"] for m in every) / 1024,
                 )
             )
+    return results
+
+
+FLOWER = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8}
+
+
+def flower_predict(path: str) -> load.Request:
+    """One iris flower as a JSON body (the forest's and the no-op model's arguments)."""
+    return load.Request(path, json.dumps(FLOWER).encode(), "application/json")
+
+
+@dataclasses.dataclass
+class Batching:
+    """What the batching scenario measured."""
+
+    #: At ``connections`` clients: the forest batched and unbatched, and the no-op model.
+    loaded: list[Row]
+    #: At one client: the forest batched and unbatched.
+    alone: list[Row]
+    connections: int
+    threads: int
+    max_wait_ms: float
+    #: Mean requests per predict_batch call of the batched forest under load.
+    mean_batch: float
+    #: The forest's own rate, in Python, in calls of ``mean_batch`` rows and of one row.
+    model_rows_per_s: float
+    model_rows_per_s_alone: float
+
+
+BATCHED, UNBATCHED, NOOP = "forest, batched", "forest, unbatched (--batch forest=1)", "no-op model"
+#: The batched servers' limits: a batch of up to 64 requests, waiting at most 5 ms for more.
+MAX_BATCH, MAX_WAIT_MS = 64, 5.0
+
+
+def batching(plan: Plan, *, connections: int = 64, threads: int = 64, workers: int = 1) -> Batching:
+    """The 100-tree forest served with and without batching, and the no-op model, by the same
+    server (``workers`` processes of ``threads`` threads) at ``connections`` keep-alive clients
+    then at one; and the forest called directly in Python on batches of the size the server
+    formed."""
+    threaded = ("--threads", str(threads))
+    limits = f"={MAX_BATCH},{MAX_WAIT_MS:g}"
+    group = [
+        servers.deepserve(
+            plan.deepserve,
+            workers=workers,
+            models=[model],
+            options=(*threaded, "--batch", model + limits),
+        )
+        for model in ("forest", "noop")
+    ]
+    group.insert(
+        1,
+        servers.deepserve(
+            plan.deepserve,
+            workers=workers,
+            models=["forest"],
+            options=(*threaded, "--batch", "forest=1"),
+        ),
+    )
+    for server, label in zip(group, (BATCHED, UNBATCHED, NOOP), strict=True):
+        server.label = label
+    request = lambda server: flower_predict(next(iter(server.paths.values())))  # noqa: E731
+    try:
+        _started(group)
+        loaded = measure(plan, group, request, connections, warmup_connections=connections)
+        sizes = _batch_sizes(group[0])
+        alone = measure(plan, group[:2], request, 1, warmup_connections=1)
+    finally:
+        for server in group:
+            server.stop()
+    mean_batch = sizes[0] / sizes[1]
+    return Batching(
+        loaded,
+        alone,
+        connections,
+        threads,
+        max_wait_ms=MAX_WAIT_MS,
+        mean_batch=mean_batch,
+        model_rows_per_s=_model_rate(plan, round(mean_batch)),
+        model_rows_per_s_alone=_model_rate(plan, 1),
+    )
+
+
+def _batch_sizes(server: Server) -> tuple[float, float]:
+    """The sum and count of the batch sizes a server's /metrics reports for its forest."""
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=30)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    found = dict(
+        re.findall(r'^deepserve_batch_size_(sum|count)\{model="forest"\} (\S+)$', text, re.M)
+    )
+    return float(found["sum"]), float(found["count"])
+
+
+MODEL_RATE = """
+import sys, time
+from deepserve_bench.forest import ForestModel
+flower = dict(sepal_length=5.9, sepal_width=3.0, petal_length=5.1, petal_width=1.8)
+model, size, seconds = ForestModel(), int(sys.argv[1]), float(sys.argv[2])
+batch = [dict(flower) for _ in range(size)]
+model.predict_batch(batch)
+calls, started = 0, time.perf_counter()
+while time.perf_counter() - started < seconds:
+    model.predict_batch(batch)
+    calls += 1
+print(calls * size / (time.perf_counter() - started))
+"""
+
+
+def _model_rate(plan: Plan, size: int) -> float:
+    """Rows per second of the forest's predict_batch called directly on batches of ``size``."""
+    command = [plan.deepserve.bin("python"), "-c", MODEL_RATE, str(size), str(plan.seconds / 2)]
+    return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def _model_request(request: Callable[[str], load.Request], model: str, server: Server):
+    return request(server.paths[model])
+
+
+@dataclasses.dataclass
+class Threads:
+    """One server configuration of the threads scenario."""
+
+    model: str
+    threads: int
+    connections: int
+    row: Row
+
+
+def threads(plan: Plan, counts: tuple[int, ...] = (1, 4, 8, 16, 32, 64)) -> list[Threads]:
+    """One deepserve worker with each number of ``counts`` threads, serving the trivial
+    ``double`` at 2 and 64 connections and the batched forest at 64."""
+    results = []
+    for model, request, connections in (
+        ("double", load.json_predict, 2),
+        ("double", load.json_predict, 64),
+        ("forest", flower_predict, 64),
+    ):
+        group = [
+            servers.deepserve(
+                plan.deepserve, workers=1, models=[model], options=("--threads", str(count))
+            )
+            for count in counts
+        ]
+        try:
+            _started(group)
+            rows = measure(
+                plan, group, functools.partial(_model_request, request, model), connections,
+                warmup_connections=connections,
+            )  # fmt: skip
+        finally:
+            for server in group:
+                server.stop()
+        results += [
+            Threads(model, count, connections, row) for count, row in zip(counts, rows, strict=True)
+        ]
     return results

@@ -18,10 +18,14 @@ from gunicorn.glogging import Logger
 FORMATS = ("text", "json")
 #: Where the request ID (set by :mod:`deepserve.api.hardening`) is kept in the WSGI environment.
 REQUEST_ID_KEY = "deepserve.request_id"
+#: Where a batched prediction keeps the size of the batch that answered it.
+BATCH_SIZE_KEY = "deepserve.batch_size"
 TEXT_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
-# gunicorn's access line (its default, "combined") plus the request ID and the time taken.
+# gunicorn's access line (its default, "combined") plus the request ID, the time taken and,
+# for a batched prediction, " batch=N" (the size of the batch that answered it).
 ACCESS_LOG_FORMAT = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(M)sms'
+    "%(batch)s"
 )
 # The access-log atoms that may hold a quote (escaped, as gunicorn does).
 _QUOTED = ("r", "U", "q", "f", "a", "u")
@@ -36,6 +40,7 @@ _ACCESS_FIELDS = {
     "f": "referer",
     "a": "user_agent",
     "{x-request-id}o": "request_id",
+    "batch_size": "batch_size",
 }
 
 
@@ -106,6 +111,7 @@ class AccessLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         method, sent = environ["REQUEST_METHOD"], getattr(resp, "sent", None)
+        batch_size = environ.get(BATCH_SIZE_KEY)
         request_id = next(
             (value for name, value in resp.headers if name.lower() == "x-request-id"), "-"
         )
@@ -125,6 +131,8 @@ class AccessLogger(Logger):
             "a": environ.get("HTTP_USER_AGENT", "-"),
             "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
             "{x-request-id}o": request_id,
+            "batch_size": batch_size,
+            "batch": f" batch={batch_size}" if batch_size is not None else "",
         }
         for key in _QUOTED:  # inside quotes in the text line; JsonFormatter takes them out
             value = atoms[key]

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -23,6 +23,10 @@ MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 #: Items per stream: from a few progress steps to the tokens of a long generated text.
 ITEM_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+#: Batch sizes: powers of two up to the largest batch worth running on one machine.
+BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+#: Time a request waits in its model's batch queue, in seconds: from none to a long wait.
+QUEUE_WAIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
 
 
 @contextlib.contextmanager
@@ -127,6 +131,26 @@ class Metrics:
             registry=owner,
             multiprocess_mode="livesum",
         )
+        self.batch_size = Histogram(
+            "deepserve_batch_size",
+            "Requests per call of a model's predict_batch, by model.",
+            ["model"],
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=owner,
+        )
+        self.queue_wait = Histogram(
+            "deepserve_batch_queue_wait_seconds",
+            "Time a request waited in its model's batch queue, by model.",
+            ["model"],
+            buckets=QUEUE_WAIT_BUCKETS,
+            registry=owner,
+        )
+        self.batch_splits = Counter(
+            "deepserve_batch_splits",
+            "Batches whose predict_batch call raised and that were retried as two halves.",
+            ["model"],
+            registry=owner,
+        )
         self.load_failures = Gauge(
             "deepserve_model_load_failures",
             "Installed models rejected at start-up (1 per rejected entry point).",
@@ -140,6 +164,10 @@ class Metrics:
         for name in names:
             self.load_failures.labels(model=name).set(1)
 
+    def batch_observer(self, model: str) -> BatchMetrics:
+        """What the batcher of ``model`` reports its batches to."""
+        return BatchMetrics(self, model)
+
     def track_training_jobs(self, count_by_status: Callable[[], Mapping[str, int]]) -> None:
         """Expose ``deepserve_training_jobs{status}``, read from ``count_by_status`` per scrape.
 
@@ -152,6 +180,23 @@ class Metrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class BatchMetrics:
+    """The batch metrics of one model (a :class:`deepserve.batching.BatchObserver`)."""
+
+    def __init__(self, metrics: Metrics, model: str) -> None:
+        self.sizes = metrics.batch_size.labels(model)
+        self.waits = metrics.queue_wait.labels(model)
+        self.splits = metrics.batch_splits.labels(model)
+
+    def batch(self, size: int, waits: Sequence[float]) -> None:
+        self.sizes.observe(size)
+        for wait in waits:
+            self.waits.observe(wait)
+
+    def split(self, size: int) -> None:
+        self.splits.inc()
 
 
 class _JobCollector:

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields
 
+from .batching import DEFAULT_MAX_SIZE, DEFAULT_MAX_WAIT_MS
+
 JSON = "application/json"
 
 
@@ -66,6 +68,15 @@ class BaseModel(abc.ABC):
     #: A range such as ``image/*`` is answered with the type of the returned file's name.
     predict_media_types: ClassVar[tuple[str, ...]] = (JSON,)
 
+    #: Whether ``predict`` (and the other methods) may run in several threads at once. If not,
+    #: deepserve calls the model from one thread at a time (a lock per model).
+    thread_safe: ClassVar[bool] = False
+
+    #: With ``predict_batch``: the most requests in one call, and how long (ms) the first of
+    #: them may wait for more while other requests are on their way. ``--batch`` overrides them.
+    max_batch_size: ClassVar[int] = DEFAULT_MAX_SIZE
+    max_batch_wait_ms: ClassVar[float] = DEFAULT_MAX_WAIT_MS
+
     @abc.abstractmethod
     def get_metadata(self) -> dict:
         """JSON-serialisable metadata: name, description, version, author, license, url, ..."""
@@ -77,6 +88,13 @@ class BaseModel(abc.ABC):
     @abc.abstractmethod
     def predict(self, **kwargs: Any) -> Any:
         """Predict: JSON-able data, or bytes / a file object / a path for binary media types."""
+
+    def predict_batch(self, batch: list[dict[str, Any]]) -> list[Any]:
+        """Predict for several requests in one call: ``batch`` holds each request's ``predict``
+        keyword arguments; return one output per request, in order. An exception in place of
+        an output fails that request alone. Not used unless overridden (then deepserve calls it
+        instead of ``predict``, with concurrent requests)."""
+        raise NotImplementedError
 
     def warm(self) -> None:
         """Prepare for serving (load weights, ...); runs once per serving process."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
 
 from .arguments import ArgumentSpec, DeclarationError, response_schema
+from .batching import DEFAULT_MAX_SIZE, DEFAULT_MAX_WAIT_MS, Batcher, BatchObserver, BatchPolicy
 from .errors import APIError, ModelError, NotSupported
 from .model import JSON, BaseModel
 
@@ -65,6 +68,10 @@ class ModelRecord:
         self.answer_types = self.media_types + STREAM_TYPES if self.streams else self.media_types
         self.validate_args = self._optional_args("validate")
         self.train_args = self._optional_args("train")
+        # Every call of the model holds this lock, unless it declares itself thread-safe.
+        self.thread_safe = getattr(obj, "thread_safe", False) is True
+        self._lock = contextlib.nullcontext() if self.thread_safe else threading.Lock()
+        self.batcher = self._batcher()
         # Set by warm() in the process that ran it: gunicorn forks workers from the master, so
         # each worker has its own copy and only its own warm() makes it True.
         self.warmed = False
@@ -75,6 +82,44 @@ class ModelRecord:
         getter = getattr(self.obj, f"get_{method}_args", None)
         declared = getter() if callable(getter) else {}
         return ArgumentSpec(declared, label=f"{self.name} {method} args")
+
+    def _batcher(self) -> Batcher | None:
+        """The batcher of a model that declares ``predict_batch`` (None for the others)."""
+        if not implements(self.obj, "predict_batch"):
+            return None
+        try:
+            policy = BatchPolicy(
+                getattr(self.obj, "max_batch_size", DEFAULT_MAX_SIZE),
+                getattr(self.obj, "max_batch_wait_ms", DEFAULT_MAX_WAIT_MS),
+            )
+        except ValueError as error:
+            raise DeclarationError(f"max_batch_size/max_batch_wait_ms: {error}") from error
+        return Batcher(self.name, self._call_batch, policy)
+
+    def set_batch_policy(self, policy: BatchPolicy) -> None:
+        """Override the model's own batch limits (``--batch``); ValueError if it does not batch."""
+        if self.batcher is None:
+            raise ValueError(f"model '{self.name}' does not implement predict_batch")
+        self.batcher.policy = policy
+
+    def observe_batches(self, observer: BatchObserver) -> None:
+        """Report this model's batches to ``observer`` (metrics); nothing for unbatched ones."""
+        if self.batcher is not None:
+            self.batcher.observer = observer
+
+    @property
+    def batching(self) -> bool:
+        """Whether predictions go through the batcher (a batch size of 1 calls ``predict``)."""
+        return self.batcher is not None and self.batcher.policy.max_size > 1
+
+    def arriving(self) -> contextlib.AbstractContextManager:
+        """Wrap the handling of a predict request: a batch forming meanwhile waits for it."""
+        return self.batcher.arriving() if self.batching else contextlib.nullcontext()
+
+    def close(self) -> None:
+        """Answer the requests queued for a batch, then refuse new ones (a stopping server)."""
+        if self.batcher is not None:
+            self.batcher.close()
 
     def metadata(self) -> dict:
         """The model's metadata, checked to be a JSON object."""
@@ -108,14 +153,26 @@ class ModelRecord:
             )
         return best
 
-    def predict(self, args: dict, media_type: str = JSON) -> Any:
-        """Call ``predict``; with several media types, the chosen one comes as ``accept``. A
-        streaming model's items come as :meth:`stream` gives them."""
+    def predict(
+        self,
+        args: dict,
+        media_type: str = JSON,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> Any:
+        """Call ``predict``, or ``predict_batch`` with concurrent requests for a batching model
+        (``on_batch`` then gets the size of the batch); with several media types, the chosen
+        one comes as ``accept``. A streaming model's items come as :meth:`stream` gives
+        them."""
         if self.streams:
             return self.stream(args)
         if len(self.media_types) > 1:
             args = {**args, "accept": media_type}
-        return self._call("predict", args)
+        if not self.batching:
+            return self._call("predict", args)
+        try:
+            return self.batcher.submit(args, on_batch)
+        except Exception as error:
+            self._fail("predict", error)
 
     def predict_rows(self, rows: list[dict], media_type: str = JSON) -> list[Any]:
         """Predict for the argument sets of one request (the rows of an Open Inference Protocol
@@ -166,7 +223,8 @@ class ModelRecord:
         try:
             while True:
                 try:
-                    item = next(iterator)
+                    with self._lock:  # the generator's body is the model working
+                        item = next(iterator)
                 except StopIteration:
                     return
                 except Exception as error:
@@ -192,9 +250,14 @@ class ModelRecord:
 
     def _call(self, method: str, args: dict) -> Any:
         try:
-            return getattr(self.obj, method)(**args)
+            with self._lock:
+                return getattr(self.obj, method)(**args)
         except Exception as error:
             self._fail(method, error)
+
+    def _call_batch(self, batch: list[dict]) -> Any:
+        with self._lock:
+            return self.obj.predict_batch(batch)
 
     def _fail(self, method: str, error: Exception) -> NoReturn:
         """Raise what the caller gets for ``error``, raised by (or returned from) the model: the

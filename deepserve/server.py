@@ -14,6 +14,8 @@ from gunicorn.arbiter import Arbiter
 from . import metrics
 from .jobs.helper import HelperProcess
 from .logs import ACCESS_LOG_FORMAT, AccessLogger, logging_config
+from .rundir import ServerDirectory
+from .worker import ConnectionLimits
 
 log = logging.getLogger("deepserve")
 
@@ -27,6 +29,10 @@ class Server(BaseApplication):
     starts the training jobs' helper process (``supervisor``, when given: the local job
     supervisor, or the job maintenance of a Celery set-up) once it listens, restarts it when it
     dies (:class:`WatchingArbiter`), and stops it on exit.
+
+    The workers are :class:`deepserve.worker.ThreadWorker`, held to ``limits``. Given
+    ``directory`` (the server's temporary directory), each worker gets a folder of its own
+    there, removed when the worker exits.
     """
 
     def __init__(
@@ -37,8 +43,12 @@ class Server(BaseApplication):
         preload: bool = True,
         warm: bool = True,
         supervisor: HelperProcess | None = None,
+        limits: ConnectionLimits | None = None,
+        directory: ServerDirectory | None = None,
     ) -> None:
         self.load_app = load_app
+        self.limits = limits or ConnectionLimits()  # read by each worker
+        self.directory = directory
         self.options = options
         self.preload = preload
         self.warm = warm
@@ -50,6 +60,9 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
         self.cfg.set("preload_app", self.preload)
         self.cfg.set("child_exit", self.worker_exited)
+        if self.directory is not None:
+            self.cfg.set("post_fork", self.enter_worker)
+        self.cfg.set("worker_exit", self.close_models)
         if self.warm:
             self.cfg.set("post_worker_init", self.warm_worker)
         if self.supervisor is not None:
@@ -70,13 +83,27 @@ class Server(BaseApplication):
 
     def warm_worker(self, worker) -> None:
         """Warm every model in this worker; a failure stops the worker from booting."""
-        for record in worker.wsgi.extensions["deepserve"]["models"].values():
+        for record in self.wsgi().extensions["deepserve"]["models"].values():
             log.info("warming model %r in worker %s", record.name, worker.pid)
             record.warm()
 
+    def enter_worker(self, arbiter, worker) -> None:
+        """Give the new worker its own temporary directory (in the worker, after the fork)."""
+        self.directory.enter_worker()
+
+    def close_models(self, arbiter, worker) -> None:
+        """In a worker that stops: answer the predictions still queued for a batch."""
+        if getattr(worker, "wsgi", None) is None:  # it never loaded the app
+            return
+        for record in worker.wsgi.extensions["deepserve"]["models"].values():
+            record.close()
+
     def worker_exited(self, arbiter, worker) -> None:
-        """Forget the live metrics (requests in flight) of a worker that is gone."""
+        """Forget the live metrics (requests in flight) of a worker that is gone, and remove
+        its temporary files."""
         metrics.process_exited(worker.pid)
+        if self.directory is not None:
+            self.directory.worker_exited(worker.pid)
 
     def start_supervisor(self, arbiter) -> None:
         """Start the training-job supervisor (in the master, once it listens)."""
@@ -117,7 +144,9 @@ def gunicorn_options(
     return {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "threads": threads,  # gunicorn switches to its gthread worker when threads > 1
+        "threads": threads,
+        "worker_class": "deepserve.worker.ThreadWorker",
+        "limit_request_line": 0,  # no limit of gunicorn's own: ThreadWorker applies its own
         "timeout": timeout,
         "graceful_timeout": min(timeout, 30),
         "loglevel": log_level,

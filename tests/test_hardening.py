@@ -260,7 +260,7 @@ def test_limits_base_path_proxy_and_json_logs_in_a_real_server(run_server, tmp_p
         url, data=chunks(), headers={"Content-Type": "multipart/form-data; boundary=b"}
     )
     assert streamed.status_code == 413 and streamed.json()["message"]
-    assert not list(tmp_path.glob("deepserve-upload-*"))
+    assert not list(tmp_path.glob("**/deepserve-upload-*"))
     ok = requests.post(
         url,
         files={"data": ("a.bin", b"x" * 100)},

@@ -54,7 +54,7 @@ def serve(run_server, tmp_path, *args: str):
 
 
 def test_every_worker_sees_and_cancels_the_same_jobs(run_server, tmp_path, wait, gone):
-    server, jobs = serve(run_server, tmp_path)
+    server, jobs = serve(run_server, tmp_path, "--threads", "1")
     job_id = jobs.submit(mode="sleep", seconds="60")
 
     def slow_pid(_):

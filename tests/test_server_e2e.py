@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -64,3 +65,44 @@ def test_no_warm_skips_warm(run_server):
     server = run_server("--model", "slow", "--no-warm", env={"SLOW_WARM_FAIL": "1"})
     body = requests.post(server.url + "/v2/models/slow/predict/?seconds=0").json()
     assert body["predictions"]["warmed"] is None
+
+
+def test_threaded_workers_keep_every_serving_feature(run_server, tmp_path):
+    """The default: several threads per worker. Concurrent predictions, uploads, request IDs,
+    auth, metrics and a training job, on two preloaded, warmed workers."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    server = run_server(
+        "--workers", "2", "--model", "echo", "--model", "files", "--model", "trainer",
+        "--token", "secret", "--data-dir", str(tmp_path / "data"),
+        env={"TMPDIR": str(temporary)},
+    )  # fmt: skip
+    auth = {"Authorization": "Bearer secret"}
+
+    def predict(n: int) -> None:
+        request_id = f"req-{n}"
+        headers = {**auth, "X-Request-ID": request_id}
+        echo = requests.post(
+            server.url + "/v2/models/echo/predict/", json={"text": str(n)}, headers=headers
+        )
+        assert echo.status_code == 200 and echo.json()["text"] == str(n)
+        assert echo.headers["X-Request-ID"] == request_id
+        upload = requests.post(
+            server.url + "/v2/models/files/predict/",
+            files={"data": ("n.txt", b"x" * n)},
+            headers=auth,
+        )
+        assert upload.status_code == 200 and upload.json()["predictions"]["size"] == n
+
+    job = requests.post(server.url + "/v2/models/trainer/train/", json={"seconds": 0}, headers=auth)
+    assert job.status_code == 202
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(predict, range(1, 41)))
+    assert requests.post(server.url + "/v2/models/echo/predict/?text=a").status_code == 401
+    metrics = requests.get(server.url + "/metrics", headers=auth).text
+    for model in ("echo", "files"):
+        route = f'model="{model}",route="/v2/models/<name>/predict/",status="200"'
+        assert f'deepserve_requests_total{{method="POST",{route}}} 40.0' in metrics
+    assert server.stop() == 0
+    assert len(set(re.findall(r"warming model 'echo' in worker (\d+)", server.output()))) == 2
+    assert not [path for path in temporary.rglob("*") if path.is_file()]  # uploads removed

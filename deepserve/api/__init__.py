@@ -81,6 +81,8 @@ def create_app(
     app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, PROPAGATE_EXCEPTIONS=False)
     app_metrics = metrics.init_app(app, [record.name for record in records])
     app_metrics.record_load_failures(list(failed))
+    for record in records:
+        record.observe_batches(app_metrics.batch_observer(record.name))
     hardening.init_app(app, settings)
     uploads.init_app(app)
     app.url_map.converters["unserved"] = unserved_converter(records)

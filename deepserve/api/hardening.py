@@ -23,6 +23,8 @@ _COMMON_HEADERS = {
 # JSON and binary answers load nothing; Swagger UI (restx's page) runs inline script and styles;
 # the GUI loads its own files and shows the images and media the models return.
 _API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+#: The headers of every JSON answer (the server's own error answers send them too).
+API_HEADERS = (*_COMMON_HEADERS.items(), ("Content-Security-Policy", _API_POLICY))
 _PAGE_POLICIES = {
     "/api/": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
@@ -69,7 +71,7 @@ class HardeningMiddleware:
     def __init__(self, app) -> None:
         self.app = app
         common = list(_COMMON_HEADERS.items())
-        self.api_headers = [*common, ("Content-Security-Policy", _API_POLICY)]
+        self.api_headers = list(API_HEADERS)
         self.page_headers = {
             prefix: [*common, ("Content-Security-Policy", policy)]
             for prefix, policy in _PAGE_POLICIES.items()

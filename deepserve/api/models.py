@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 from ..arguments import json_schema
 from ..errors import APIError, ModelError
 from ..jobs.backend import JobBackend
+from ..logs import BATCH_SIZE_KEY
 from ..record import ModelRecord
 from ..suggestions import unknown_name_hint
 from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
@@ -179,12 +180,15 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
 
 
 def predict(record: ModelRecord) -> flask.Response:
-    """Answer a prediction request: negotiate the media type, parse, call, render."""
-    media_type = record.negotiate(accepted_types(flask.request))
-    args = parse_arguments(record.predict_args)
-    if record.streams:
-        return stream_response(record, record.stream(args), media_type)
-    return prediction_response(record, record.predict(args, media_type), media_type)
+    """Answer a prediction request: negotiate the media type, parse, call, render (a batch
+    forming meanwhile waits for this request, from its start)."""
+    with record.arriving():
+        media_type = record.negotiate(accepted_types(flask.request))
+        args = parse_arguments(record.predict_args)
+        if record.streams:
+            return stream_response(record, record.stream(args), media_type)
+        output = record.predict(args, media_type, on_batch=note_batch_size)
+    return prediction_response(record, output, media_type)
 
 
 def prediction_definition(api: Api, record: ModelRecord) -> str:
@@ -193,6 +197,11 @@ def prediction_definition(api: Api, record: ModelRecord) -> str:
     if is_deepaas(record) and record.schema is not None and PREDICTION_DEFINITION not in api.models:
         return PREDICTION_DEFINITION
     return f"{record.name}.prediction"
+
+
+def note_batch_size(size: int) -> None:
+    """Keep the size of the batch that answered this request, for the access log line."""
+    flask.request.environ[BATCH_SIZE_KEY] = size
 
 
 RESULT = {

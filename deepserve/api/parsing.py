@@ -45,6 +45,16 @@ class ModelArgumentParser(FlaskParser):
     def _query(req: flask.Request, schema) -> MultiDictProxy:
         return ArgumentsProxy(req.args, schema)
 
+    def load_json(self, req: flask.Request, schema):
+        """webargs's, with a body Python's JSON reader cannot hold also a 400: one nested too
+        deeply, or with an integer of more digits than Python converts."""
+        try:
+            return super().load_json(req, schema)
+        except RecursionError as error:
+            raise APIError(400, "The request body is JSON nested too deeply.") from error
+        except ValueError as error:  # webargs handles the JSONDecodeErrors
+            raise APIError(400, "The request body is JSON with a number too long.") from error
+
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise APIError(400, f"The request body is not valid JSON: {error}")
 

@@ -36,6 +36,8 @@ log = logging.getLogger("deepserve")
 
 #: Seconds a client is told to wait (``Retry-After``) when the job queue is full.
 QUEUE_FULL_RETRY = 10
+#: The largest integer SQL databases store (a larger offset would overflow the job store's query).
+INT64_MAX = 2**63 - 1
 
 NULLABLE_TIME = {"type": "string", "format": "date-time", "x-nullable": True}
 
@@ -97,7 +99,7 @@ LIST_ARGS = ArgumentSpec(
         ),
         "offset": fields.Int(
             load_default=0,
-            validate=validate.Range(min=0),
+            validate=validate.Range(0, INT64_MAX),
             metadata={"description": "skip this many jobs (newest first)"},
         ),
     },
@@ -108,7 +110,7 @@ LOG_ARGS = ArgumentSpec(
     {
         "tail": fields.Int(
             load_default=None,
-            validate=validate.Range(min=0),
+            validate=validate.Range(0, INT64_MAX),
             metadata={"description": "only the last TAIL lines"},
         )
     },

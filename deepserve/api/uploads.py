@@ -9,17 +9,35 @@ from collections.abc import Iterator
 
 import flask
 from werkzeug.datastructures import FileStorage
+from werkzeug.formparser import FormDataParser
 
+from ..errors import APIError
 from ..model import UploadedFile
 
 
 class StreamingRequest(flask.Request):
     """A request whose file parts are written to disk as they arrive, never held in memory,
-    and removed when the request is closed (Flask closes each request once answered)."""
+    and removed when the request is closed (Flask closes each request once answered).
+
+    A form body that cannot be parsed (a multipart body cut short, without its closing
+    boundary) is a 400, where werkzeug would silently give an empty or partial form; an empty
+    body is an empty form.
+    """
 
     upload_dir: str | None = None
     #: Set while a streamed answer, which outlives its view, may still read the files.
     uploads_kept = False
+
+    def make_form_data_parser(self) -> FormDataParser:
+        parser = super().make_form_data_parser()
+        parser.silent = self.content_length == 0
+        return parser
+
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        except ValueError as error:
+            raise APIError(400, f"The form body is malformed or incomplete: {error}") from error
 
     def _get_file_stream(
         self, total_content_length, content_type, filename=None, content_length=None

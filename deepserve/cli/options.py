@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..batching import parse_policy
 from ..jobs.maintenance import HEARTBEAT_TIMEOUT
 from ..loading import GROUP, GROUPS, Inventory
 from ..logs import FORMATS
@@ -35,6 +36,20 @@ class Size(click.ParamType):
             return value
         try:
             return parse_size(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+class BatchParam(click.ParamType):
+    """``MODEL=SIZE[,WAIT_MS]``: a model's batch limits."""
+
+    name = "batch"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_policy(value)
         except ValueError as error:
             self.fail(str(error), param, ctx)
 

@@ -10,6 +10,7 @@ import click
 import flask
 
 from ..api import create_app
+from ..batching import BatchPolicy
 from ..extras import MissingExtra
 from ..jobs.backend import JobBackend
 from ..jobs.backends import BACKENDS, open_backend
@@ -18,11 +19,14 @@ from ..logs import logging_config
 from ..metrics import multiprocess_directory
 from ..record import ModelRecord
 from ..reloading import model_files
+from ..rundir import server_directory
 from ..server import Server, gunicorn_options
 from ..settings import Settings, read_tokens
 from ..targets import Target, export
+from ..worker import ConnectionLimits
 from .jobsetup import initialise, job_environment, job_store
 from .options import (
+    BatchParam,
     Size,
     broker_option,
     data_dir_option,
@@ -39,13 +43,32 @@ from .options import (
     targets_argument,
 )
 
+#: Threads per worker, chosen by measurement (docs/architecture.md, "Concurrency").
+THREADS = 32
+
 
 @click.command()
 @targets_argument
 @option("--host", default="127.0.0.1", help="Address to listen on.")
 @option("--port", default=5000, type=click.IntRange(0, 65535), help="Port to listen on.")
 @option("--workers", default=1, type=click.IntRange(min=1), help="Worker processes.")
-@option("--threads", default=1, type=click.IntRange(min=1), help="Threads per worker.")
+@option(
+    "--threads",
+    default=THREADS,
+    type=click.IntRange(min=1),
+    help="Requests each worker answers at once (each model is still called by one thread at a "
+    "time unless it declares thread_safe; 1: gunicorn's sync worker).",
+)
+@option(
+    "--batch",
+    "batch_policies",
+    multiple=True,
+    type=BatchParam(),
+    metavar="MODEL=SIZE[,WAIT_MS]",
+    help="Batch MODEL's concurrent predictions in calls of at most SIZE requests, the first "
+    "waiting at most WAIT_MS for more; overrides the model's own limits (repeatable; SIZE 1: "
+    "one predict call per request). A batch holds at most --threads requests.",
+)
 @model_option
 @deepaas_option
 @option("--no-warm", is_flag=True, help="Do not call the models' warm() before serving.")
@@ -62,6 +85,20 @@ from .options import (
     "--no-preload).",
 )
 @option("--timeout", default=120, type=click.IntRange(min=1), help="Request timeout (seconds).")
+@option(
+    "--body-timeout",
+    default=ConnectionLimits.body_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a client has to send a request's head and a body of up to 64 KiB (for a "
+    "larger body: the longest pause while sending it); 408 after it.",
+)
+@option(
+    "--max-request-line",
+    default="64K",
+    type=Size(),
+    help="Longest request line (method, path and query string), in bytes or with K/M (414 "
+    "above it).",
+)
 @log_format_option
 @option("--no-access-log", is_flag=True, help="Do not log a line per request.")
 @option(
@@ -164,6 +201,9 @@ def run(
     workers,
     threads,
     timeout,
+    body_timeout,
+    max_request_line,
+    batch_policies,
     **app_options,
 ) -> None:
     """Serve the installed models, and each TARGET (path/to/file.py:Class or module:attr),
@@ -184,18 +224,25 @@ def run(
         access_log=not no_access_log,
     )
     groups = model_groups(no_deepaas)
+    batching = dict(batch_policies)
     if reload:
         options.update(reload=True, reload_extra_files=model_files(models, groups, targets))
-    with multiprocess_directory():  # before anything imports prometheus_client
+    limits = ConnectionLimits(body_timeout=body_timeout, max_request_line=max_request_line)
+    # the server's temporary files all go to its own directory; metrics files too, set up
+    # before anything imports prometheus_client
+    with server_directory() as directory, multiprocess_directory():
         if no_preload:  # checked in another process: this one never imports the models
             inventory = inventory_elsewhere(models, groups, log_format, log_level, targets)
             selection = _Selection(models, groups, targets, reload)
-            load_app = functools.partial(_worker_app, inventory, selection, settings)
+            load_app = functools.partial(_worker_app, inventory, selection, settings, batching)
         else:
             discovery = discover(models, groups, targets)
             inventory = discovery.inventory()
-            load_app = functools.partial(_app, discovery.models, inventory, settings)
+            load_app = functools.partial(_app, discovery.models, inventory, settings, batching)
         require_models(inventory, selected=bool(models))
+        for name in batching:
+            if name not in inventory.served:
+                raise click.UsageError(f"--batch {name}=...: no model named '{name}' is served")
         try:
             backend = open_backend(
                 job_backend,
@@ -218,13 +265,26 @@ def run(
             preload=not no_preload,
             warm=settings.warm,
             supervisor=helper,
+            limits=limits,
+            directory=directory,
         ).run()
 
 
 def _app(
-    records: list[ModelRecord], inventory: Inventory, settings: Settings, jobs: JobBackend
+    records: list[ModelRecord],
+    inventory: Inventory,
+    settings: Settings,
+    batching: dict[str, BatchPolicy],
+    jobs: JobBackend,
 ) -> flask.Flask:
-    """The app serving ``records``, which reports the failures of ``inventory``."""
+    """The app serving ``records`` with the ``--batch`` limits, which reports the failures of
+    ``inventory``."""
+    for record in records:
+        if record.name in batching:
+            try:
+                record.set_batch_policy(batching[record.name])
+            except ValueError as error:
+                raise click.UsageError(f"--batch {record.name}=...: {error}") from error
     return create_app(records, settings, jobs=jobs, rejections=inventory.failures)
 
 
@@ -239,7 +299,11 @@ class _Selection:
 
 
 def _worker_app(
-    inventory: Inventory, selection: _Selection, settings: Settings, jobs: JobBackend
+    inventory: Inventory,
+    selection: _Selection,
+    settings: Settings,
+    batching: dict[str, BatchPolicy],
+    jobs: JobBackend,
 ) -> flask.Flask:
     """The app of one worker of a ``--no-preload`` server, with its own copies of the models
     that were checked before the fork; one failing now stops the worker.
@@ -249,11 +313,11 @@ def _worker_app(
     """
     if selection.reload:
         discovery = discover(selection.models, selection.groups, selection.targets)
-        return _app(discovery.models, discovery.inventory(), settings, jobs)
+        return _app(discovery.models, discovery.inventory(), settings, batching, jobs)
     discovery = discover(inventory.served, selection.groups, selection.targets)
     if discovery.failures:
         raise RuntimeError("; ".join(str(rejection) for rejection in discovery.failures))
-    return _app(discovery.models, inventory, settings, jobs)
+    return _app(discovery.models, inventory, settings, batching, jobs)
 
 
 def _settings(

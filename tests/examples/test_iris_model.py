@@ -237,3 +237,19 @@ def test_entry_point_is_installed():
     by_name = {entry_point.name: entry_point for entry_point in entry_points}
     assert "iris" in by_name, "pip install -e examples/iris"
     assert by_name["iris"].load() is IrisModel
+
+
+# -- batches ----------------------------------------------------------------------
+
+
+def test_a_batch_answers_each_flower_as_predict_does(model):
+    batch = [
+        {**FLOWERS[species], "top_k": k} for species, k in zip(CLASSES, (1, 2, 3), strict=True)
+    ]
+    outputs = model.predict_batch(batch)
+    for output, flower in zip(outputs, batch, strict=True):
+        alone = model.predict(**flower)  # the same up to rounding (one matrix product for all)
+        assert (output["label"], output["model_version"]) == (alone["label"], "default")
+        pairs = [(p["label"], pytest.approx(p["probability"])) for p in alone["probabilities"]]
+        assert [(p["label"], p["probability"]) for p in output["probabilities"]] == pairs
+    assert [len(output["probabilities"]) for output in outputs] == [1, 2, 3]

@@ -297,6 +297,22 @@ def test_bad_json_input_is_422(client, week, make_body, field, message):
     assert message in json.dumps(response.json["errors"][field])
 
 
+def test_a_batch_forecasts_each_request_as_predict_does(week):
+    model = new_model()
+    requests = [
+        lists(week),
+        {**lists(week.iloc[-200:]), "models": ["svr"]},
+        lists(week.iloc[-100:]),  # too short: its own 422, the others still answered
+        {**lists(week), "accept": "text/csv"},
+    ]
+    first, second, short, table = model.predict_batch(requests)
+    assert first == model.predict(**requests[0])
+    assert second == model.predict(**requests[1])
+    assert [forecast["model"] for forecast in second["forecasts"]] == ["svr"]
+    assert isinstance(short, ArgumentError) and "load" in short.data["errors"]
+    assert table == model.predict(**requests[3])
+
+
 def test_non_numeric_json_load_is_422(client, week):
     body = lists(week)
     body["load"][3] = "lots"

@@ -91,12 +91,15 @@ def fit_default() -> Pipeline:
     return build_classifier().fit(x, y)
 
 
-def rank(classifier: Pipeline, features: list[float]) -> list[tuple[str, float]]:
-    """Probability of each class for one flower, most probable first."""
-    proba = classifier.predict_proba(np.asarray([features], dtype=float))[0]
+def rank(classifier: Pipeline, rows: np.ndarray) -> list[list[tuple[str, float]]]:
+    """Probability of each class for each flower (a row of :data:`FEATURES`), most probable
+    first: one call of the classifier for all the rows."""
     labels = [CLASSES[int(i)] for i in classifier.classes_]
-    pairs = [(label, float(p)) for label, p in zip(labels, proba, strict=True)]
-    return sorted(pairs, key=lambda pair: pair[1], reverse=True)
+    ranked = []
+    for proba in classifier.predict_proba(np.asarray(rows, dtype=float)):
+        pairs = [(label, float(p)) for label, p in zip(labels, proba, strict=True)]
+        ranked.append(sorted(pairs, key=lambda pair: pair[1], reverse=True))
+    return ranked
 
 
 class ClassProbability(Schema):
@@ -148,6 +151,11 @@ class IrisModel(BaseModel):
     """
 
     schema = IrisPrediction
+    #: Concurrent predictions are classified together, up to 64 flowers per call.
+    max_batch_size = 64
+    max_batch_wait_ms = 2.0
+    #: The artefact store locks its loading, and scikit-learn predicts without side effects.
+    thread_safe = True
 
     def __init__(self) -> None:
         #: The trained classifiers (scikit-learn pipelines), and the default one.
@@ -204,16 +212,26 @@ class IrisModel(BaseModel):
         petal_width: float,
         top_k: int = len(CLASSES),
     ) -> dict[str, Any]:
+        measurements = (sepal_length, sepal_width, petal_length, petal_width)
+        flower = {**dict(zip(FEATURES, measurements, strict=True)), "top_k": top_k}
+        return self.predict_batch([flower])[0]
+
+    def predict_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Classify several flowers (each a dict of :meth:`predict`'s arguments) in one call
+        of the classifier: what deepserve calls with concurrent requests."""
         current = self.store.current()
-        ranked = rank(current.value, [sepal_length, sepal_width, petal_length, petal_width])
-        return {
-            "label": ranked[0][0],
-            "probabilities": [
-                {"label": label, "probability": probability}
-                for label, probability in ranked[:top_k]
-            ],
-            "model_version": current.version,
-        }
+        rows = [[flower[name] for name in FEATURES] for flower in batch]
+        return [
+            {
+                "label": ranked[0][0],
+                "probabilities": [
+                    {"label": label, "probability": probability}
+                    for label, probability in ranked[: flower.get("top_k", len(CLASSES))]
+                ],
+                "model_version": current.version,
+            }
+            for flower, ranked in zip(batch, rank(current.value, rows), strict=True)
+        ]
 
     def get_train_args(self) -> dict[str, fields.Field]:
         return {

@@ -62,12 +62,30 @@ class Forecaster:
 
     def forecast(self, history: pd.Series, names: list[str]) -> dict[str, np.ndarray]:
         """The next 24 hourly loads after ``history`` (at least a week), per regressor."""
-        recent = history.iloc[-features.HISTORY :]  # all that the features look at
-        values = recent.to_numpy(dtype=float)
-        last = np.array([len(values) - 1])
-        rows = features.design(values, recent.index, last)
-        level = features.levels(values, last)[0]
-        return {name: self.regressors[name].predict(rows) * level for name in names}
+        return self.forecast_many([history], names)[0]
+
+    def forecast_many(
+        self, histories: list[pd.Series], names: list[str]
+    ) -> list[dict[str, np.ndarray]]:
+        """:meth:`forecast` for several histories, with one call of each regressor for all."""
+        rows, levels = [], []
+        for history in histories:
+            recent = history.iloc[-features.HISTORY :]  # all that the features look at
+            values = recent.to_numpy(dtype=float)
+            last = np.array([len(values) - 1])
+            rows.append(features.design(values, recent.index, last))
+            levels.append(features.levels(values, last)[0])
+        if not rows:
+            return []
+        stacked = np.vstack(rows)
+        loads = {
+            name: self.regressors[name].predict(stacked).reshape(len(rows), features.HORIZON)
+            for name in names
+        }
+        return [
+            {name: loads[name][number] * level for name in names}
+            for number, level in enumerate(levels)
+        ]
 
     def score(self, series: pd.Series, at: np.ndarray) -> dict[str, dict[str, float]]:
         """MAE and MAPE (%) of each regressor's day-ahead forecasts from the origins ``at``."""

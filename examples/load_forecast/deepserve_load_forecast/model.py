@@ -96,6 +96,9 @@ class LoadForecastModel(BaseModel):
 
     schema = LoadForecast
     predict_media_types = ("application/json", PNG, CSV)
+    #: Concurrent forecasts share one call of each regressor.
+    max_batch_size = 16
+    max_batch_wait_ms = 5.0
     #: The trained versions, shared by the instances of a process.
     store = ArtefactStore(NAME, default=fit_default)
 
@@ -155,29 +158,39 @@ class LoadForecastModel(BaseModel):
         models: list[str] | None = None,
         accept: str = "application/json",
     ) -> Any:
-        history = _history(data, time, load)
-        names = list(dict.fromkeys(models or MODELS))
+        request = {"data": data, "time": time, "load": load, "models": models, "accept": accept}
+        output = self.predict_batch([request])[0]
+        if isinstance(output, Exception):
+            raise output
+        return output
+
+    def predict_batch(self, batch: list[dict[str, Any]]) -> list[Any]:
+        """Forecast for several requests (each a dict of :meth:`predict`'s arguments) with one
+        call of each regressor; a request with a bad history gets its 422 in its place."""
+        histories: list[Any] = []
+        for request in batch:
+            try:
+                histories.append(
+                    _history(request.get("data"), request.get("time"), request.get("load"))
+                )
+            except ArgumentError as error:
+                histories.append(error)
+        chosen = [list(dict.fromkeys(request.get("models") or MODELS)) for request in batch]
+        names = list(dict.fromkeys(name for subset in chosen for name in subset))
         current = self.store.current()
-        forecaster: Forecaster = current.value
-        forecasts = forecaster.forecast(history, names)
-        times = history.index[-1] + pd.to_timedelta(features.LEADS, unit="h")
-        if accept == PNG:
-            return render.plot_png(history, times, forecasts)
-        if accept == CSV:
-            return render.table_csv(times, forecasts)
-        hours = render.format_times(times)
-        return {
-            "model_version": current.version,
-            "history": {
-                "start": render.format_times(history.index[:1])[0],
-                "end": render.format_times(history.index[-1:])[0],
-                "hours": len(history),
-            },
-            "forecasts": [
-                {"model": name, "estimator": MODELS[name], "time": hours, "load": values.tolist()}
-                for name, values in forecasts.items()
-            ],
-        }
+        valid = [history for history in histories if not isinstance(history, Exception)]
+        forecasts = iter(current.value.forecast_many(valid, names))
+        outputs = []
+        for request, history, subset in zip(batch, histories, chosen, strict=True):
+            if isinstance(history, Exception):
+                outputs.append(history)
+                continue
+            forecast = next(forecasts)
+            accept = request.get("accept", "application/json")
+            outputs.append(
+                _answer(history, {name: forecast[name] for name in subset}, current.version, accept)
+            )
+        return outputs
 
     def get_train_args(self) -> dict[str, fields.Field]:
         def number(field, default, low, high, description):
@@ -265,6 +278,28 @@ class LoadForecastModel(BaseModel):
         version = self.store.save(forecaster, info=result)
         report(progress=1.0, message=f"stored version {version}")
         return {"model_version": version, **result}
+
+
+def _answer(history: pd.Series, forecasts: dict, version: str, accept: str) -> Any:
+    """One request's answer: a plot, a table or the JSON document of its forecasts."""
+    times = history.index[-1] + pd.to_timedelta(features.LEADS, unit="h")
+    if accept == PNG:
+        return render.plot_png(history, times, forecasts)
+    if accept == CSV:
+        return render.table_csv(times, forecasts)
+    hours = render.format_times(times)
+    return {
+        "model_version": version,
+        "history": {
+            "start": render.format_times(history.index[:1])[0],
+            "end": render.format_times(history.index[-1:])[0],
+            "hours": len(history),
+        },
+        "forecasts": [
+            {"model": name, "estimator": MODELS[name], "time": hours, "load": values.tolist()}
+            for name, values in forecasts.items()
+        ],
+    }
 
 
 def _history(data: UploadedFile | None, time: list[str] | None, load: list[float] | None):

@@ -1,0 +1,244 @@
+"""The gunicorn worker: slow clients, gunicorn's own errors as JSON, the request-line limit,
+orphaned workers; and the server's temporary directory, after any death."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+
+import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deepserve.worker import RequestLineTooLong, arrived, json_answer
+
+# What the event loop waits for
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"\r\nGET / HTTP/1.1\r\n\r\n",  # one empty line before the request
+        b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        b"POST / HTTP/1.1\r\ncontent-length:3\r\n\r\nabcGET ",  # and the next one pipelined
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",  # the thread reads chunks
+        b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 1" + b"0" * 30 + b"\r\n\r\n",  # gunicorn refuses
+    ],
+)
+def test_a_request_has_arrived(data):
+    assert arrived(data, 100)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"GET /very",
+        b"GET / HTTP/1.1\r\nHost: a\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\nx",
+        b"POST / HTTP/1.1\r\nX-Content-Length: 0\r\nContent-Length: 2\r\n\r\nx",
+    ],
+)
+def test_a_request_is_still_arriving(data):
+    assert not arrived(data, 100)
+
+
+header_names = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,20}\Z").filter(
+    lambda name: name.lower() not in ("content-length", "transfer-encoding", "expect")
+)
+header_values = st.from_regex(r"\A[ -~]{0,40}\Z").map(str.strip)
+
+
+@given(
+    path=st.from_regex(r"\A/[!-~]{0,200}\Z"),
+    headers=st.lists(st.tuples(header_names, header_values), max_size=10),
+    body=st.binary(max_size=2000),
+    empty_line=st.booleans(),
+    pipelined=st.binary(max_size=50),
+)
+def test_a_whole_request_has_always_arrived_and_never_before_its_head(
+    path, headers, body, empty_line, pipelined
+):
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    request = (b"\r\n" if empty_line else b"") + head.encode() + body
+    assert arrived(request + pipelined, 1000)  # a late 408 for a whole request: never
+    assert not arrived(request[: len(request) - len(body) - 1], 1000)
+    if body:
+        assert not arrived(request[:-1], 1000)
+
+
+@pytest.mark.parametrize("data", [b"GET /" + b"a" * 100, b"GET /" + b"a" * 100 + b" HTTP/1.1\r\n"])
+def test_a_request_line_over_the_limit_is_refused_before_its_end(data):
+    with pytest.raises(RequestLineTooLong) as refused:
+        arrived(data, 100)
+    assert refused.value.code == 414
+
+
+def test_the_worker_answers_json_in_the_envelope():
+    head, body = json_answer(408, "late").split(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 408 Request Timeout"
+    assert "Content-Type: application/json" in lines and "Connection: close" in lines
+    assert "X-Content-Type-Options: nosniff" in lines
+    assert f"Content-Length: {len(body)}" in lines
+    assert json.loads(body) == {"message": "late"}
+
+
+# Through a real server
+
+
+def raw_request(url: str, data: bytes, timeout: float = 10) -> tuple[int, dict, dict]:
+    """Send ``data`` as it is; the status, headers and JSON body of the answer."""
+    with socket.create_connection(_address(url), timeout=timeout) as sock:
+        sock.sendall(data)
+        return read_answer(sock)
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict, dict]:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def stalled(url: str, head: bytes, body: bytes = b"x") -> socket.socket:
+    """A connection that sent ``head`` and the start of its body, then stalls."""
+    sock = socket.create_connection(_address(url), timeout=30)
+    sock.sendall(head + body)
+    return sock
+
+
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+PREDICT = b"POST /v2/models/echo/predict/ HTTP/1.1\r\nHost: t\r\n"
+# An upload larger than what the event loop buffers: a thread reads it.
+UPLOAD_HEAD = (
+    b"POST /v2/models/files/predict/ HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n"
+    b"Content-Type: multipart/form-data; boundary=b\r\n\r\n"
+)
+UPLOAD_START = (
+    b'--b\r\nContent-Disposition: form-data; name="data"; filename="a"\r\n\r\n' + b"y" * 200_000
+)
+
+
+@pytest.mark.e2e
+def test_stalled_bodies_neither_freeze_the_server_nor_hold_a_thread(run_server):
+    server = run_server(
+        "--model", "echo", "--model", "files", "--workers", "1", "--threads", "2",
+        "--body-timeout", "3", "--no-access-log",
+    )  # fmt: skip
+    small = PREDICT + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    clients = [stalled(server.url, small, b"{") for _ in range(4)]  # twice workers x threads
+    clients.append(stalled(server.url, UPLOAD_HEAD, UPLOAD_START))  # read by a thread
+    started = time.monotonic()
+    for _ in range(3):
+        assert requests.get(server.url + "/v2/health/live", timeout=1).ok
+        answer = requests.post(server.url + "/v2/models/echo/predict/?text=a", timeout=1)
+        assert answer.json()["text"] == "a"
+    for sock in clients:
+        with sock:
+            status, headers, body = read_answer(sock)
+        assert status == 408 and headers["Content-Type"] == "application/json"
+        assert body == {"message": "The request did not arrive within 3 s."}
+    assert time.monotonic() - started < 10  # each freed, not left to its client
+    assert requests.get(server.url + "/v2/health/live", timeout=1).ok
+
+
+@pytest.mark.e2e
+def test_gunicorn_refusals_are_json(run_server):
+    server = run_server("--model", "echo", "--no-warm", "--max-request-line", "20K")
+    cases = {
+        b"NOT HTTP\r\n\r\n": 400,
+        b"GET /v2/ HTTP/1.1\r\n" + b"X-A: b\r\n" * 101 + b"\r\n": 431,
+        b"GET /v2/ HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n": 431,
+        b"GET /v2/?" + b"a" * 21000 + b" HTTP/1.1\r\n\r\n": 414,
+        PREDICT
+        + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n": 400,
+        # answered without reading the body; the bad chunk then only closes the connection
+        b"POST /v2/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n": 405,
+        b"POST /v2/ HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab": 400,
+    }
+    for request, expected in cases.items():
+        status, headers, body = raw_request(server.url, request)
+        assert (status, headers["Content-Type"]) == (expected, "application/json"), request
+        assert body["message"] and "<" not in body["message"]
+    # over gunicorn's own limit of 8190 bytes, under ours
+    answer = requests.post(server.url + "/v2/models/echo/predict/?text=" + "a" * 15000)
+    assert answer.status_code == 200 and len(answer.json()["text"]) == 15000
+
+
+@pytest.mark.e2e
+def test_a_body_sent_after_100_continue_is_read(run_server):
+    server = run_server("--model", "echo", "--no-warm")
+    body = b'{"text": "' + b"a" * 5000 + b'"}'
+    head = PREDICT + b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+    with socket.create_connection(_address(server.url), timeout=10) as sock:
+        sock.sendall(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # only then the body
+        sock.sendall(body)
+        status, _, answer = read_answer(sock)
+    assert status == 200 and len(answer["text"]) == 5000
+
+
+@pytest.mark.e2e
+def test_orphaned_workers_stop_at_once(run_server, wait, gone):
+    server = run_server("--model", "slow", "--workers", "2", "--no-warm")
+    pids = {worker_pid(server) for _ in range(20)}
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    with pytest.raises((requests.ConnectionError, requests.Timeout)):  # taken by no worker
+        requests.get(server.url + "/v2/health/live", timeout=1)
+    for pid in pids:  # idle, each exits at once; time to spare on a loaded machine
+        wait(lambda pid=pid: gone(pid), timeout=5)
+
+
+def worker_pid(server) -> int:
+    answer = requests.post(server.url + "/v2/models/slow/predict/?seconds=0", timeout=5)
+    return answer.json()["predictions"]["pid"]
+
+
+@pytest.mark.e2e
+def test_no_temporary_file_outlives_a_killed_worker_or_master(run_server, tmp_path, wait, gone):
+    env = {"TMPDIR": str(tmp_path)}
+    server = run_server("--model", "slow", "--model", "files", "--no-warm", env=env)
+    (directory,) = tmp_path.glob("deepserve-server-*")
+    assert list(directory.glob("deepserve-metrics-*"))  # the metrics files live there too
+    pid = worker_pid(server)
+    sock = stalled(server.url, UPLOAD_HEAD, UPLOAD_START)  # its file is on disk already
+    wait(lambda: list(directory.glob(f"worker-{pid}/deepserve-upload-*/part-*")))
+    os.kill(pid, signal.SIGKILL)
+    wait(lambda: not (directory / f"worker-{pid}").exists())  # removed by the master
+    sock.close()
+    pid = worker_pid(server)  # its replacement
+    server.process.send_signal(signal.SIGKILL)
+    wait(lambda: gone(pid))
+    assert directory.exists()  # left behind: no process could remove it
+    other = run_server("--model", "slow", "--no-warm", env=env)  # sweeps it at start
+    assert not directory.exists()
+    assert len(list(tmp_path.glob("deepserve-server-*"))) == 1
+    other.stop()
+    assert not list(tmp_path.glob("deepserve-server-*"))
+
+
+@pytest.mark.e2e
+def test_a_request_not_answered_within_the_timeout_is_a_504_and_its_worker_restarts(run_server):
+    server = run_server("--model", "slow", "--timeout", "2", "--threads", "2", "--no-warm")
+    stuck = worker_pid(server)
+    answer = requests.post(server.url + "/v2/models/slow/predict/?seconds=20", timeout=15)
+    assert answer.status_code == 504
+    assert answer.json() == {"message": "The server did not answer within 2 s."}
+    assert worker_pid(server) != stuck  # a new worker answers at once
+    assert "has waited for its answer over 2 s (--timeout): the worker restarts" in server.output()
