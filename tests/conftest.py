@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import DEEPSERVE, RunningServer, run_cli
+import requests
+from servers import DEEPSERVE, RunningServer, free_port, run_cli
 from services import Postgres, Redis, postgres_bin
 
 from deepserve.api import create_app
@@ -117,6 +118,48 @@ def process_gone(pid: int) -> bool:
 def gone():
     """:func:`process_gone`."""
     return process_gone
+
+
+DEPLOY = Path(__file__).resolve().parents[1] / "examples" / "deploy"
+
+
+@pytest.fixture
+def nginx(tmp_path, wait):
+    """Run ``examples/deploy/nginx.conf`` as ``start(port_a, port_b)``: on a free loopback port,
+    in front of the two replicas on those ports (which may be one). ``start`` returns its URL;
+    nginx is stopped at the end of the test."""
+    program = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(program).is_file():
+        pytest.skip("nginx is not installed (Debian package nginx-light; .ci/run installs it)")
+    processes: list[subprocess.Popen] = []
+
+    def start(*replica_ports: int) -> str:
+        port = free_port()
+        config = (DEPLOY / "nginx.conf").read_text()
+        config = config.replace("listen 80;", f"listen 127.0.0.1:{port};")
+        for name, replica in zip(("api-1:5000", "api-2:5000"), replica_ports, strict=True):
+            config = config.replace(name, f"127.0.0.1:{replica}")
+        directory = tmp_path / f"nginx-{len(processes)}"
+        (directory / "logs").mkdir(parents=True)
+        (directory / "nginx.conf").write_text(config)
+        command = [program, "-p", str(directory), "-c", str(directory / "nginx.conf")]
+        subprocess.run([*command, "-t"], check=True, capture_output=True)
+        processes.append(subprocess.Popen([*command, "-g", "daemon off; error_log stderr;"]))
+        url = f"http://127.0.0.1:{port}"
+        wait(lambda: _answers(url))
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url + "/", timeout=2).ok
+    except requests.ConnectionError:
+        return False
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -195,50 +193,10 @@ def test_an_unreachable_broker_is_a_503_and_leaves_no_job(discovery, tmp_path, p
     store.close()
 
 
-DEPLOY = Path(__file__).parent.parent / "examples" / "deploy"
-
-
-@pytest.fixture
-def nginx(tmp_path, wait):
-    """Run ``examples/deploy/nginx.conf`` (upstreams and port replaced) as ``start(a, b)``."""
-    program = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(program).is_file():
-        pytest.skip("nginx is not installed (Debian package nginx-light; .ci/run installs it)")
-    processes = []
-
-    def start(*replicas: Replica) -> str:
-        port = free_port()
-        config = (
-            (DEPLOY / "nginx.conf").read_text().replace("listen 80;", f"listen 127.0.0.1:{port};")
-        )
-        for name, replica in zip(("api-1:5000", "api-2:5000"), replicas, strict=True):
-            config = config.replace(name, f"127.0.0.1:{replica.server.port}")
-        (tmp_path / "logs").mkdir()
-        (tmp_path / "nginx.conf").write_text(config)
-        command = [program, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
-        subprocess.run([*command, "-t"], check=True, capture_output=True)
-        processes.append(subprocess.Popen([*command, "-g", "daemon off; error_log stderr;"]))
-        url = f"http://127.0.0.1:{port}"
-        wait(lambda: _answers(url))
-        return url
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url + "/", timeout=2).ok
-    except requests.ConnectionError:
-        return False
-
-
 def test_the_example_nginx_config_balances_jobs_over_two_replicas(cluster, nginx, wait):
     a, b = cluster.replica(), cluster.replica()
     cluster.worker()
-    url = nginx(a, b) + "/v2/models/trainer/train/"
+    url = nginx(a.server.port, b.server.port) + "/v2/models/trainer/train/"
     response = requests.post(url, data={"mode": "ok", "label": "through nginx"}, timeout=30)
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]

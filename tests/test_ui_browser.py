@@ -7,6 +7,7 @@ model's result are saved under ``test-artifacts/ui/`` for people to look at.
 from __future__ import annotations
 
 import configparser
+import re
 import threading
 from pathlib import Path
 
@@ -82,11 +83,14 @@ def page(browser):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """One real ``deepserve run`` for this module: the widgets model and the examples."""
-    models = [arg for name in ["widgets", *example_models()] for arg in ("--model", name)]
+    """One real ``deepserve run`` for this module: the widgets and stream models, the examples."""
+    models = [arg for name in ["widgets", "stream", *example_models()] for arg in ("--model", name)]
     data_dir = tmp_path_factory.mktemp("data")
     running = RunningServer(
-        *models, log_dir=data_dir, env={"DEEPSERVE_DATA_DIR": str(data_dir / "state")}
+        *models,
+        log_dir=data_dir,
+        env={"DEEPSERVE_DATA_DIR": str(data_dir / "state")},
+        ready_timeout=180,  # the examples warm for a while on a busy machine
     )
     yield running
     running.stop()
@@ -309,6 +313,67 @@ def test_a_prediction_run_in_background_is_followed_as_a_job(page, server):
     page.get_by_role("button", name="Predict").click()
     expect(page.locator(".result h2")).to_have_text("Result")  # direct again
     expect(page.locator(".background .jobs tbody tr")).to_have_count(1)
+
+
+def test_streamed_items_appear_as_they_arrive(page, server, tmp_path):
+    gate = tmp_path / "gate"
+    open_model(page, server.url, "stream")
+    expect(page.get_by_label("Response type")).to_have_count(0)  # the GUI streams, always
+    page.get_by_role("spinbutton", name="count").fill("3")
+    page.get_by_label("gate").fill(str(gate))
+    page.get_by_role("button", name="Predict").click()
+    items = page.locator(".result .stream-items > li")
+    status = page.locator(".result .stream-count")
+    expect(items).to_have_count(1)  # the model waits for the gate before its second item
+    expect(status).to_have_text("Receiving… 1 item")
+    expect(items.first).to_contain_text('text: "item 0"')
+    gate.touch()
+    expect(items).to_have_count(3)
+    expect(status).to_have_text("3 items, complete.")
+
+
+def test_stopping_a_stream_keeps_its_items_and_closes_the_models_generator(
+    page, server, tmp_path, wait
+):
+    marker = tmp_path / "closed"
+    open_model(page, server.url, "stream")
+    page.get_by_role("spinbutton", name="count").fill("10000")
+    page.get_by_role("spinbutton", name="delay").fill("0.05")
+    page.get_by_label("marker").fill(str(marker))
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-items > li").nth(2)).to_be_attached()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".result .stream-count")).to_have_text(
+        re.compile(r"^\d+ items; stopped\.$")
+    )
+    expect(page.get_by_role("button", name="Predict")).to_be_enabled()
+    wait(marker.exists, timeout=30)  # the server noticed and closed the generator
+
+
+def test_streamed_text_is_appended_and_pictures_replaced(page, server):
+    open_model(page, server.url, "stream")
+    page.get_by_role("spinbutton", name="count").fill("4")
+    page.get_by_label("text", exact=True).check()
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-text")).to_have_text("item 0 item 1 item 2 item 3 ")
+    page.get_by_label("image", exact=True).check()
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-count")).to_have_text("4 items, complete.")
+    picture = page.locator(".result img.result-image")
+    expect(picture).to_have_count(1)
+    expect(picture).to_have_attribute("alt", "Item 4")
+
+
+def test_a_stream_failing_midway_keeps_its_items_and_shows_the_error(page, server):
+    open_model(page, server.url, "stream")
+    page.get_by_role("spinbutton", name="count").fill("5")
+    page.get_by_role("spinbutton", name="fail at").fill("2")
+    page.get_by_role("button", name="Predict").click()
+    expect(page.locator(".result .stream-items > li")).to_have_count(2)
+    expect(page.locator(".result .form-error")).to_have_text(
+        "Model 'stream' failed in predict: RuntimeError: the model broke at item 2"
+    )
+    expect(page.locator(".result .stream-count")).to_have_text("2 items, then an error.")
 
 
 def test_validate_tab_uploads_a_file_and_shows_the_result(page, server):

@@ -7,13 +7,14 @@ import logging
 import flask
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..errors import error_body
+
 log = logging.getLogger("deepserve")
 
 
 def error_response(error: HTTPException) -> flask.Response:
     """``{"message": ...}`` (plus any extra fields the error carries) with its status."""
-    data = getattr(error, "data", None) or {"message": error.description}
-    response = flask.jsonify(data)
+    response = flask.jsonify(error_body(error))
     response.status_code = error.code or 500
     for name, value in error.get_headers():
         if name.lower() != "content-type":  # keeps Allow (405), WWW-Authenticate (401), ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import flask
 
@@ -54,6 +54,27 @@ def init_app(app: flask.Flask, model_names: Iterable[str]) -> Metrics:
         return flask.Response(body, content_type=content_type)
 
     return metrics
+
+
+def stream_started(model: str) -> Callable[[int], None]:
+    """Observe the time from this request's arrival to its stream's first item, and count the
+    stream as in flight until it ends (after its view has returned). Returns what to call with
+    the number of items sent when the stream ends."""
+    metrics = _metrics()
+    elapsed = time.perf_counter() - flask.request.environ[_START]
+    metrics.stream_first_item.labels(model).observe(elapsed)
+    metrics.in_flight.inc()
+    items = metrics.stream_items.labels(model)
+
+    def ended(count: int) -> None:
+        items.observe(count)
+        metrics.in_flight.dec()
+
+    return ended
+
+
+def _metrics() -> Metrics:
+    return flask.current_app.extensions["deepserve"]["metrics"]
 
 
 class InFlightMiddleware:

@@ -15,12 +15,13 @@ from ..errors import APIError, ModelError
 from ..jobs.backend import JobBackend
 from ..logs import BATCH_SIZE_KEY
 from ..record import ModelRecord
+from ..streams import STREAM_TYPES
 from ..suggestions import unknown_name_hint
 from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
 from .docs import copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
 from .predictions import PREFER_PARAMETER, accepted, add_prediction_routes, prefers_async
-from .responses import accepted_types, prediction_response, result_response
+from .responses import accepted_types, prediction_response, result_response, stream_response
 from .train import add_train_routes
 from .versions import link
 
@@ -33,6 +34,24 @@ ENVELOPE = {
         "predictions": {"description": "whatever the model's predict returned"},
     },
 }
+
+
+ANSWERED = "The prediction (JSON, or a body of the negotiated media type)"
+STREAMED = (
+    "The items the model generated: with Accept text/event-stream one Server-Sent Event per "
+    "item as it comes (then a 'done' event, or an 'error' event if the model fails midway), with "
+    "application/x-ndjson one JSON line per item, otherwise all of them collected in "
+    "'predictions' (this schema)"
+)
+
+
+def prediction_schema(record: ModelRecord) -> dict:
+    """The JSON schema of a predict answer; a streaming model's ``schema`` describes one item."""
+    if record.streams:
+        item = json_schema(record.schema) if record.schema is not None else {}
+        predictions = {"type": "array", "items": item, "description": "the items, in order"}
+        return {**ENVELOPE, "properties": {**ENVELOPE["properties"], "predictions": predictions}}
+    return json_schema(record.schema) if record.schema is not None else ENVELOPE
 
 
 def describe(record: ModelRecord) -> dict:
@@ -120,10 +139,7 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
     )
     error = error_model(api)
     metadata = metadata_model(api)
-    prediction = api.schema_model(
-        prediction_definition(api, record),
-        json_schema(record.schema) if record.schema is not None else ENVELOPE,
-    )
+    prediction = api.schema_model(prediction_definition(api, record), prediction_schema(record))
     answer = Predictor(record) if is_deepaas(record) else functools.partial(predict, record)
 
     @ns.route("/")
@@ -151,10 +167,9 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
     @ns.route("/predict/")
     class Predict(Resource):
         @ns.doc(id=f"predict_{record.name}", params=predict_params, responses=asynchronous)
-        @ns.produces(list(record.media_types))
-        @ns.response(
-            200, "The prediction (JSON, or a body of the negotiated media type)", prediction
-        )
+        @ns.produces(list(record.answer_types))
+        @ns.vendor({"x-deepserve-stream": True} if record.streams else {})
+        @ns.response(200, STREAMED if record.streams else ANSWERED, prediction)
         @ns.response(406, "No acceptable media type", error)
         @ns.response(422, "Invalid arguments", error)
         @ns.response(500, "The model failed or broke its response schema", error)
@@ -164,7 +179,8 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
             once."""
             if predictions is not None and prefers_async(flask.request):
                 media_type = record.negotiate(accepted_types(flask.request))
-                return accepted(predictions, parse_arguments(record.predict_args), media_type)
+                if media_type not in STREAM_TYPES:  # a stream asked for is answered as one
+                    return accepted(predictions, parse_arguments(record.predict_args), media_type)
             return answer()
 
     validate_params = record.validate_args.parameters if record.validate_args else {}
@@ -194,6 +210,8 @@ def predict(record: ModelRecord) -> flask.Response:
     with record.arriving():
         media_type = record.negotiate(accepted_types(flask.request))
         args = parse_arguments(record.predict_args)
+        if record.streams:
+            return stream_response(record, record.stream(args), media_type)
         output = record.predict(args, media_type, on_batch=note_batch_size)
     return prediction_response(record, output, media_type)
 

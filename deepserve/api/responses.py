@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import flask
 from werkzeug.datastructures import MIMEAccept
 
-from ..outputs import binary_body, checked_json, content_type, is_json, prediction_document
+from ..outputs import (
+    binary_body,
+    checked_json,
+    collected_document,
+    content_type,
+    is_json,
+    prediction_document,
+)
 from ..record import ModelRecord
+from ..streams import frames
+from .metrics import stream_started
+from .uploads import uploads_kept_during
+
+#: Sent with every stream: proxies (nginx) and caches pass each item on at once.
+STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
 
 
 def accepted_types(request: flask.Request) -> MIMEAccept:
@@ -35,6 +51,25 @@ def prediction_response(record: ModelRecord, output: Any, media_type: str) -> fl
     if isinstance(body, bytes):
         return flask.Response(body, mimetype=mimetype)
     return flask.send_file(body, mimetype=mimetype, conditional=False, etag=False)
+
+
+def stream_response(record: ModelRecord, items: Iterator[Any], media_type: str) -> flask.Response:
+    """A streaming model's ``items``: collected in one JSON document, or each sent as soon as
+    the model yields it, framed as ``media_type`` (SSE or NDJSON).
+
+    The first item is drawn before answering, so that a model failing before any item gets an
+    ordinary error answer with its status. The model may still read its uploaded files while
+    it streams; they are removed when the stream ends or the client leaves.
+    """
+    if is_json(media_type):
+        with contextlib.closing(items):  # closes the model's generator if an item is bad
+            return json_response(collected_document(record, items), mimetype=media_type)
+    taken = list(itertools.islice(items, 1))
+    body = frames(record, items, media_type, taken, on_end=stream_started(record.name))
+    kept = uploads_kept_during(flask.request._get_current_object(), body)
+    response = flask.Response(flask.stream_with_context(kept), mimetype=media_type)
+    response.headers.update(STREAM_HEADERS)
+    return response
 
 
 def result_response(record: ModelRecord, output: Any) -> flask.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 import flask
 from werkzeug.datastructures import FileStorage
@@ -24,6 +25,8 @@ class StreamingRequest(flask.Request):
     """
 
     upload_dir: str | None = None
+    #: Set while a streamed answer, which outlives its view, may still read the files.
+    uploads_kept = False
 
     def make_form_data_parser(self) -> FormDataParser:
         parser = super().make_form_data_parser()
@@ -44,8 +47,13 @@ class StreamingRequest(flask.Request):
         return tempfile.NamedTemporaryFile(dir=self.upload_dir, prefix="part-", delete=False)
 
     def close(self) -> None:
-        """Close and delete every file this request stored."""
+        """Close and delete every file this request stored (unless a stream still runs)."""
         super().close()
+        if not self.uploads_kept:
+            self.remove_uploads()
+
+    def remove_uploads(self) -> None:
+        """Delete every file this request stored."""
         if self.upload_dir is not None:
             shutil.rmtree(self.upload_dir, ignore_errors=True)
             self.upload_dir = None
@@ -75,6 +83,21 @@ def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
         content_type=content_type,
         original_filename=original,
     )
+
+
+def uploads_kept_during(request: StreamingRequest, body: Iterator[bytes]) -> Iterator[bytes]:
+    """``body``, with ``request``'s uploaded files kept until it ends or is closed: a streamed
+    answer is produced after its view returned, which would otherwise close the request."""
+    request.uploads_kept = True
+
+    def kept() -> Iterator[bytes]:
+        try:
+            yield from body
+        finally:
+            request.uploads_kept = False
+            request.remove_uploads()
+
+    return kept()
 
 
 def init_app(app: flask.Flask) -> None:

@@ -3,9 +3,11 @@ arguments are options generated from the same parameters as the server's spec.""
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import sys
+from collections.abc import Iterator
 
 import click
 from webargs.multidictproxy import MultiDictProxy
@@ -18,8 +20,8 @@ from ..client import BinaryResult, ClientError
 from ..errors import APIError, ArgumentError
 from ..loading import discover
 from ..model import UploadedFile
-from ..outputs import binary_body, dumps, prediction_document
-from ..record import ModelRecord
+from ..outputs import binary_body, dumps, item_document, prediction_document
+from ..record import NDJSON, ModelRecord
 from ..targets import is_target
 from . import remote
 from .arguments import ModelCommand, model_arguments
@@ -59,7 +61,9 @@ def predict(ctx, model, media_type, output_file, no_warm, no_deepaas, url, token
     path/to/file.py:Class or module:attr); with --url, on that server. `deepserve predict
     MODEL --help` lists the model's arguments. File arguments take a path. Prints the JSON
     result (or writes it to --output-file); other media types need --output-file. Exits 2 on
-    bad arguments, 1 when the model fails.
+    bad arguments, 1 when the model fails. Offline, a streaming model's items are collected in
+    the JSON result, or with --media-type application/x-ndjson printed one JSON line each as
+    they come.
     """
     arguments = model_arguments(ctx, values)
     if url:
@@ -86,6 +90,18 @@ def _remote(client, model: str, arguments: dict, media_type: str, output_file: s
         remote.write(dumps(result).encode() + b"\n", output_file)
 
 
+def _stream(record: ModelRecord, items: Iterator, media_type: str, path: str | None) -> None:
+    """A streaming model's items, one JSON line each as the model yields it
+    (``application/x-ndjson``); a failure midway exits with its error."""
+    if media_type != NDJSON:
+        raise APIError(400, f"{media_type} is for HTTP clients; use --media-type {NDJSON}")
+    output = open(path, "wb") if path else contextlib.nullcontext(sys.stdout.buffer)  # noqa: SIM115
+    with contextlib.closing(items), output as target:
+        for item in items:
+            target.write(item_document(record, item).encode() + b"\n")
+            target.flush()
+
+
 def _offline(
     record: ModelRecord, arguments: dict, media_type: str, output_file: str | None, warm: bool
 ) -> None:
@@ -93,6 +109,9 @@ def _offline(
     chosen = record.negotiate(MIMEAccept([(media_type, 1)]))
     if warm:
         record.warm()
+    if record.streams and not is_json(chosen):
+        _stream(record, record.stream(args), chosen, output_file)
+        return
     output = record.predict(args, chosen)
     if is_json(chosen):
         # a DEEPaaS model's document is its output as it is, as over HTTP

@@ -1,8 +1,9 @@
-"""The three examples served together by a real ``deepserve run``, as the README's command does."""
+"""The four examples served together by a real ``deepserve run``, as the README's command does."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from PIL import Image
 from deepserve_load_forecast.model import LoadForecastModel
 from deepserve_load_forecast.series import bundled
 
-EXAMPLES = ("iris", "load-forecast", "cell-segmentation")
+EXAMPLES = ("iris", "load-forecast", "cell-segmentation", "shakespeare")
 
 
 def png_bytes(array) -> bytes:
@@ -74,3 +75,11 @@ def test_examples_served_together(run_server, tmp_path, monkeypatch):
     bad = requests.post(segment, files={"image": ("ihc.png", b"not a png")}, timeout=30)
     assert bad.status_code == 422
     assert bad.json()["errors"] == {"image": ["Not a readable image (PNG, TIFF or JPEG)."]}
+
+    text = base + "shakespeare/predict/"
+    lines = requests.post(
+        text, data={"length": 20}, headers={"Accept": "application/x-ndjson"}, timeout=30
+    )
+    assert lines.headers["Content-Type"] == "application/x-ndjson"
+    assert all(isinstance(json.loads(line), str) for line in lines.text.splitlines())
+    assert len(lines.text.splitlines()) == 20

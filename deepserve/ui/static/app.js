@@ -7,6 +7,7 @@ import { el, humanize } from "./dom.js";
 import { backgroundRuns } from "./background.js";
 import { argumentForm } from "./forms.js";
 import { jsonTree, renderResponse } from "./render.js";
+import { STREAM_TYPE, showStream } from "./stream.js";
 import { trainPanel } from "./train.js";
 
 const main = document.getElementById("main");
@@ -105,19 +106,23 @@ function moreMetadata(model) {
 
 /**
  * A form for an operation and where its answer is rendered (Predict and Validate): `{panel,
- * leave}`. With `predictions` (the model's predictions URL) it may also run in the background.
+ * leave}`, `leave` stopping what still arrives when the view is left (a streamed answer, a
+ * background job's view). With `predictions` (the model's predictions URL) it may also run in
+ * the background.
  */
 function operationPanel(spec, href, { id, submitLabel, busyLabel, name, predictions = null }) {
   const op = operation(spec, href, "post");
   if (!op) {
     const missing = `The API description has no operation at ${href}.`;
-    return { panel: el("p", { class: "form-error" }, missing) };
+    return { panel: el("p", { class: "form-error" }, missing), leave: null };
   }
   const ok = op.responses && op.responses["200"];
   const schema = resolve(spec, ok && ok.schema);
   const produces = op.produces || ["application/json"];
+  const streams = op["x-deepserve-stream"] === true; // items shown as they come
+  let reading = null; // aborts the answer being read
   const accept =
-    produces.length > 1
+    produces.length > 1 && !streams
       ? el(
           "select",
           { id: `${id}-accept` },
@@ -141,14 +146,23 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name, predicti
         return;
       }
       result.replaceChildren(el("p", { class: "status" }, `${busyLabel}`));
+      if (reading) reading.abort();
+      const controller = new AbortController();
+      reading = controller;
       try {
         const response = await check(
           await request(href, {
             method: "POST",
             body: data,
-            headers: { Accept: accept ? accept.value : produces[0] },
+            headers: { Accept: streams ? STREAM_TYPE : accept ? accept.value : produces[0] },
+            signal: controller.signal,
           }),
         );
+        if (streams) {
+          result.replaceChildren(el("h2", {}, "Result"));
+          await showStream(response, result, () => controller.abort());
+          return;
+        }
         result.replaceChildren(
           el("h2", {}, "Result"),
           await renderResponse(response, schema, name),
@@ -164,7 +178,10 @@ function operationPanel(spec, href, { id, submitLabel, busyLabel, name, predicti
   });
   return {
     panel: el("div", {}, el("div", { class: "columns" }, form, result), background && background.view),
-    leave: background && background.leave,
+    leave: () => {
+      if (reading) reading.abort();
+      if (background) background.leave();
+    },
   };
 }
 

@@ -1,0 +1,150 @@
+"""What streaming costs: time to the first item, and the time each further item adds.
+
+    python bench/streaming.py [--rounds N] [--items N]
+
+Needs deepserve and the benchmark models (``pip install -e bench/models``) in the environment
+that runs it. It serves the ``ticker`` model (``first`` seconds of work, then ``items`` short
+strings) with ``deepserve run`` on sync workers (``--threads 1``) and threaded workers
+(``--threads 4``), and prints Markdown tables:
+
+- time to first item: the median time from sending the request to reading the first item, SSE
+  and NDJSON, against the model's own time from ``predict()`` to its first item, in process
+  (with no work before the first item, the row shows what the request itself costs), and the
+  time to the whole answer of a plain JSON request for the same one item;
+- per item: the median time of a stream of ``--items`` items less that of one item, per item,
+  against the model's own time per item and deepserve's framing in process (no HTTP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+from servers import HOST, Server, free_port
+
+from deepserve.loading import discover
+from deepserve.streams import frames
+
+SSE, NDJSON = "text/event-stream", "application/x-ndjson"
+PATH = "/v2/models/ticker/predict/"
+FIRST = (0.0, 0.01, 0.1, 0.5)  # the model's own time to its first item, in seconds
+WORKERS = {"sync": "1", "threaded (4)": "4"}
+
+
+def median_time(action, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def request(port: int, query: str, accept: str) -> tuple[float, float]:
+    """Seconds to the first line of the body, and to its end."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+    started = time.perf_counter()
+    connection.request("POST", f"{PATH}?{query}", headers={"Accept": accept})
+    response = connection.getresponse()
+    response.readline()
+    first = time.perf_counter() - started
+    response.read()
+    total = time.perf_counter() - started
+    connection.close()
+    assert response.status == 200, response.status
+    return first, total
+
+
+def http_median(port: int, query: str, accept: str, rounds: int, index: int) -> float:
+    return statistics.median(request(port, query, accept)[index] for _ in range(rounds))
+
+
+def ticker_server(threads: str) -> Server:
+    port, directory = free_port(), Path(tempfile.mkdtemp(prefix="bench-streaming-"))
+    deepserve = Path(sysconfig.get_path("scripts")) / "deepserve"
+    command = [str(deepserve), "run", "--host", HOST, "--port", str(port), "--model", "ticker"]
+    command += ["--threads", threads, "--data-dir", str(directory / "data")]
+    return Server(
+        f"deepserve --threads {threads}",
+        command,
+        ready_path="/v2/health/ready",
+        paths={"ticker": PATH},
+        port=port,
+        directory=directory,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10, help="requests per measurement")
+    parser.add_argument("--items", type=int, default=20000, help="items of the long stream")
+    options = parser.parse_args()
+    rounds, items = options.rounds, options.items
+    record = discover(["ticker"]).models[0]
+
+    def own_first(first: float) -> None:
+        next(record.obj.predict(first=first, items=1))
+
+    def framed(media_type: str, count: int):
+        return lambda: sum(1 for _ in frames(record, record.stream({"items": count}), media_type))
+
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; {rounds} rounds\n")
+    own = {first: median_time(lambda f=first: own_first(f), rounds) for first in FIRST}
+    own_per_item = median_time(lambda: sum(1 for _ in record.obj.predict(items=items)), 3) / items
+    framing = {
+        media: (median_time(framed(media, items), 3) - median_time(framed(media, 1), 3))
+        / (items - 1)
+        for media in (SSE, NDJSON)
+    }
+    ttft_rows, item_rows = [], []
+    for label, threads in WORKERS.items():
+        with ticker_server(threads) as server:
+            server.start()
+            request(server.port, "items=1", NDJSON)  # a first request warms the worker up
+            for first in FIRST:
+                row = [label, f"{first * 1000:.0f}", f"{own[first] * 1000:.1f}"]
+                for media in (SSE, NDJSON):
+                    seconds = http_median(server.port, f"first={first}", media, rounds, 0)
+                    ratio = f"{seconds / own[first]:.2f}" if first else "–"
+                    row += [f"{seconds * 1000:.1f}", ratio]
+                whole = http_median(server.port, f"first={first}", "application/json", rounds, 1)
+                row.append(f"{whole * 1000:.1f}")
+                ttft_rows.append(row)
+            for media in (SSE, NDJSON):
+                long = http_median(server.port, f"items={items}", media, max(3, rounds // 3), 1)
+                short = http_median(server.port, "items=1", media, rounds, 1)
+                per_item = (long - short) / (items - 1)
+                item_rows.append(
+                    [
+                        label,
+                        media,
+                        f"{own_per_item * 1e6:.2f}",
+                        f"{framing[media] * 1e6:.2f}",
+                        f"{per_item * 1e6:.2f}",
+                    ]
+                )
+    print(
+        "| workers | model's first item after (ms) | model's own time to it (ms) | SSE (ms) "
+        "| SSE ratio | NDJSON (ms) | NDJSON ratio | JSON, whole answer (ms) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for row in ttft_rows:
+        print("| " + " | ".join(row) + " |")
+    print(
+        f"\n| workers | framing | model per item (µs) | framing in process per item (µs) "
+        f"| HTTP per item, {items} items (µs) |"
+    )
+    print("|---|---|---|---|---|")
+    for row in item_rows:
+        print("| " + " | ".join(row) + " |")
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
