@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    models = ("iris", "echo", "files", "media", "trainer", "failing", "tensorless")
+    models = ("iris", "echo", "files", "media", "trainer", "failing", "tensorless", "stream")
     running = RunningServer(
         *(arg for name in models for arg in ("--model", name)),
         "--base-path", "/models-api", "--token", TOKEN,
@@ -35,7 +35,7 @@ def remote(server):
 
 def test_reads_the_models_from_the_spec(remote):
     assert remote.model_names == [
-        "echo", "failing", "files", "iris", "media", "tensorless", "trainer",
+        "echo", "failing", "files", "iris", "media", "stream", "tensorless", "trainer",
     ]  # fmt: skip
     assert {model["id"] for model in remote.models()} == set(remote.model_names)
     assert remote.metadata("iris")["name"] == "iris"
@@ -179,3 +179,20 @@ def test_a_wrong_token_is_a_401(server):
             "iris", sepal_length=1, sepal_width=1, petal_length=1, petal_width=1
         )
     assert caught.value.status == 401
+
+
+@pytest.mark.parametrize("accept", [None, "application/x-ndjson"])
+def test_streamed_items_arrive_as_the_model_yields_them(remote, accept):
+    items = remote.predict("stream", stream=True, accept=accept, count=3, kind="text")
+    assert next(items) == "item 0 "  # before the stream is over
+    assert list(items) == ["item 1 ", "item 2 "]
+    collected = remote.predict("stream", count=2, kind="text")  # plain JSON: items collected
+    assert collected == {"status": "OK", "predictions": ["item 0 ", "item 1 "]}
+
+
+@pytest.mark.parametrize("accept", [None, "application/x-ndjson"])
+def test_a_stream_failing_midway_raises_after_its_items(remote, accept):
+    items = remote.predict("stream", stream=True, accept=accept, count=5, fail_at=2)
+    assert [item["index"] for item in (next(items), next(items))] == [0, 1]
+    with pytest.raises(ClientError, match="the model broke at item 2"):
+        next(items)

@@ -14,8 +14,7 @@ from ..arguments import json_schema
 from ..errors import APIError, ModelError
 from ..jobs.backend import JobBackend
 from ..logs import BATCH_SIZE_KEY
-from ..record import ModelRecord
-from ..streams import STREAM_TYPES
+from ..record import STREAM_TYPES, ModelRecord
 from ..suggestions import unknown_name_hint
 from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
 from .docs import copy_parameters, error_model, metadata_model
