@@ -15,6 +15,11 @@ def copy_parameters(parameters: dict) -> dict:
     return {name: dict(param) for name, param in parameters.items()}
 
 
+#: The 400 of an operation that reads a body: JSON that cannot be parsed (or nested too deep,
+#: or with too long a number), a multipart form cut short.
+MALFORMED_BODY = "The body is malformed: JSON that cannot be read, a form cut short"
+
+
 def error_model(api: Api):
     """The JSON error envelope every route answers with."""
     return api.schema_model(

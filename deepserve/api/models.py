@@ -17,7 +17,7 @@ from ..logs import BATCH_SIZE_KEY
 from ..record import STREAM_TYPES, ModelRecord
 from ..suggestions import unknown_name_hint
 from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
-from .docs import copy_parameters, error_model, metadata_model
+from .docs import MALFORMED_BODY, copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
 from .predictions import PREFER_PARAMETER, accepted, add_prediction_routes, prefers_async
 from .responses import accepted_types, prediction_response, result_response, stream_response
@@ -170,6 +170,7 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
         @ns.vendor({"x-deepserve-stream": True} if record.streams else {})
         @ns.response(200, STREAMED if record.streams else ANSWERED, prediction)
         @ns.response(406, "No acceptable media type", error)
+        @ns.response(400, MALFORMED_BODY, error)
         @ns.response(422, "Invalid arguments", error)
         @ns.response(500, "The model failed or broke its response schema", error)
         def post(self):
@@ -189,6 +190,7 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
     class Validate(Resource):
         @ns.doc(id=f"validate_{record.name}", params=copy_parameters(validate_params))
         @ns.response(200, "The validation result", api.schema_model("ValidationResult", RESULT))
+        @ns.response(400, MALFORMED_BODY, error)
         @ns.response(422, "Invalid arguments", error)
         @ns.response(500, "The model failed", error)
         @ns.response(501, "The model does not implement validate", error)

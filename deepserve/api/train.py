@@ -9,7 +9,7 @@ from flask_restx import Api, Namespace
 from ..jobs.backend import JobBackend
 from ..jobs.store import TRAIN
 from ..record import ModelRecord
-from .docs import copy_parameters
+from .docs import MALFORMED_BODY, copy_parameters
 from .jobs import JobRoutes, ModelJobs
 from .parsing import parse_arguments
 
@@ -23,6 +23,7 @@ def add_train_routes(api: Api, ns: Namespace, record: ModelRecord, backend: JobB
 
     @ns.doc(id=f"train_{record.name}", params=copy_parameters(spec.parameters if spec else {}))
     @ns.response(jobs.submitted, "The job, queued", routes.job_model)  # DEEPaaS answers 200
+    @ns.response(400, MALFORMED_BODY, error)
     @ns.response(422, "Invalid arguments: no job is created", error)
     @ns.response(429, "Too many jobs are queued (--max-queued-jobs); see Retry-After", error)
     @ns.response(
