@@ -7,7 +7,9 @@ to ``max_size`` requests. A batch leaves the queue when
 - it is full (``max_size`` requests), or
 - no other request for the model is on its way (announced by :meth:`Batcher.arriving` and not
   queued yet): an idle server never waits for company, or
-- its oldest request has waited ``max_wait_ms``.
+- its oldest request has waited ``max_wait_ms``; or, when requests queued while the last batch
+  ran (a busy server, with more requests still in the worker where they cannot be announced
+  yet), once ``max_wait_ms`` have passed since the model became free.
 
 While the model computes, new requests queue up, so under load batches grow by themselves.
 
@@ -201,8 +203,10 @@ class Batcher:
         self._thread.start()
 
     def _run(self) -> None:
+        ran = False  # a batch ran before this one
         while True:
-            batch = self._next_batch()
+            batch = self._next_batch(busy=ran)
+            ran = True
             if batch is None:
                 return
             try:
@@ -214,15 +218,23 @@ class Batcher:
                     if not item.done.is_set():
                         item.answer(ModelError(f"Model '{self.name}' failed: {error!r}"), 0)
 
-    def _next_batch(self) -> list[_Item] | None:
-        """The requests of the next batch, when one is due; None once closed and drained."""
+    def _next_batch(self, busy: bool) -> list[_Item] | None:
+        """The requests of the next batch, when one is due; None once closed and drained.
+        ``busy``: a batch just ran (requests queued meanwhile mean more are coming)."""
         policy = self.policy
         with self._condition:
+            # Requests that queued while the last batch ran: the server is busy, and more are on
+            # their way that it cannot see yet (still being read by the worker): a batch may wait
+            # for them up to the max wait from now. An idle server sends at once.
+            busy_since = time.monotonic() if busy and self._queue else None
             while True:
                 if self._queue:
-                    if len(self._queue) >= policy.max_size or self._arriving <= 0 or self._closing:
+                    if len(self._queue) >= policy.max_size or self._closing:
                         break
-                    due = self._queue[0].queued + policy.max_wait_ms / 1000
+                    if self._arriving <= 0 and busy_since is None:
+                        break
+                    start = busy_since if busy_since is not None else self._queue[0].queued
+                    due = start + policy.max_wait_ms / 1000
                     remaining = due - time.monotonic()
                     if remaining <= 0:
                         break
