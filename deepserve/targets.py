@@ -65,14 +65,20 @@ class Target:
     def _import_file(self) -> None:
         if not self.file.is_file():
             raise FileNotFoundError(f"no such file: {self.file}")
-        if self.directory not in sys.path:
+        added = self.directory not in sys.path
+        if added:
             sys.path.insert(0, self.directory)  # so that the file imports its neighbours
-        module = importlib.import_module(self.module)
-        found = Path(getattr(module, "__file__", None) or "")
-        if found.resolve() != self.file:
-            raise ImportError(
-                f"module '{self.module}' is {found}, not {self.file}: rename the file"
-            )
+        try:
+            module = importlib.import_module(self.module)
+            found = Path(getattr(module, "__file__", None) or "")
+            if found.resolve() != self.file:
+                raise ImportError(
+                    f"module '{self.module}' is {found}, not {self.file}: rename the file"
+                )
+        except BaseException:
+            if added:  # a refused file must not shadow what this process imports later
+                sys.path.remove(self.directory)
+            raise
 
 
 def parse(text: str) -> Target:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ def test_a_file_shadowed_by_an_installed_module_is_refused(tmp_path):
     shadow.write_text("class Model: ...\n")
     (rejection,) = discover(groups=(), targets=[parse(f"{shadow}:Model")]).failures
     assert f"module 'json' is {json.__file__}, not {shadow}: rename the file" in rejection.reason
+    assert str(tmp_path) not in sys.path  # nothing imported later in this process finds it
 
 
 def test_list_and_predict_take_targets(cli):
