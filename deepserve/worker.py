@@ -16,6 +16,9 @@
 - **Requests that take too long.** A request whose answer has not started within
   ``--timeout`` is answered ``504`` from the loop, and the worker restarts (a thread cannot be
   stopped). gunicorn's own timeout only sees a stuck event loop.
+- **Answers.** An answer's head goes out with the start of its body (gunicorn writes them
+  apart: two segments and two wake-ups of the client for a small answer), and every write goes
+  out at once (``TCP_NODELAY``: a stream's items are not held back).
 - **Parent death.** The kernel sends the worker ``SIGTERM`` when the master dies (Linux), so an
   orphaned worker stops taking requests at once and exits once those in flight are answered.
 
@@ -41,7 +44,7 @@ from functools import partial
 from http import HTTPStatus
 
 from gunicorn import util
-from gunicorn.http.body import Body
+from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.errors import ParseException
 from gunicorn.workers import gthread
 
@@ -65,6 +68,9 @@ _READ_BY_THREAD = re.compile(
     rb"\r\n(?:transfer-encoding[ \t]*:[^\r]*chunked|expect[ \t]*:)", re.IGNORECASE
 )
 _PR_SET_PDEATHSIG = 1
+#: Most seconds between two signs of life to the master (which restarts a worker silent for
+#: --timeout seconds).
+NOTIFY = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +190,8 @@ class ThreadWorker(gthread.ThreadWorker):
         self.busy: dict[Connection, None] = {}  # given to a thread, oldest first
         self.stuck = False  # a thread is stuck in a request: the worker restarts
         self.local = threading.local()  # the connection each thread answers
+        self.notify_every = min(NOTIFY, self.cfg.timeout / 4)
+        self.notified = -NOTIFY
 
     @classmethod
     def check_config(cls, cfg, log) -> None:
@@ -228,6 +236,11 @@ class ThreadWorker(gthread.ThreadWorker):
             if error.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return
             raise
+        sock = ClientSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            # each write goes out at once: a stream's items are not held back by Nagle's
+            # algorithm waiting for the client's (delayed) acknowledgement
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.nr_conns += 1
         self._await_request(Connection(self.cfg, sock, client, listener.getsockname(), self.limits))
         self.set_accept_enabled(True)  # or not, if every thread is spoken for now
@@ -388,10 +401,25 @@ class ThreadWorker(gthread.ThreadWorker):
                 )
                 self.stuck, self.alive = True, False
 
+    def notify(self) -> None:
+        """Tell the master this worker is alive, at most every :data:`NOTIFY` seconds (gunicorn's
+        loop calls this each time round, so twice per request under load)."""
+        now = time.monotonic()
+        if now >= self.notified + self.notify_every:
+            self.notified = now
+            super().notify()
+
     # In the threads
+
+    def handle(self, conn: Connection):
+        try:
+            return super().handle(conn)
+        finally:
+            conn.sock.send_held()
 
     def handle_request(self, req, conn) -> bool:
         self.local.conn = conn
+        conn.sock.hold_next()
         if req.body is not None:  # nothing of it is read yet
             req.body = RequestBody(req.body.reader, self.limits.body_timeout)
         return super().handle_request(req, conn)
@@ -399,6 +427,8 @@ class ThreadWorker(gthread.ThreadWorker):
     def _keepalive_after(self, conn, keepalive) -> bool:
         """gunicorn drains an unread body before reusing the connection; when the rest of the
         body is late or malformed, the connection is closed (its answer went out already)."""
+        if keepalive and _read_whole(conn.parser.mesg):
+            return True  # nothing to drain (and no socket timeouts to set for it)
         try:
             return super()._keepalive_after(conn, keepalive)
         except APIError as error:
@@ -433,6 +463,56 @@ def _read(sock: socket.socket) -> bytes | None:
         return None
     except OSError:
         return b""
+
+
+def _read_whole(request) -> bool:
+    """Whether the body of ``request`` (a gunicorn request) is read to its end."""
+    body = getattr(request, "body", None)
+    reader = getattr(body, "reader", None)
+    return (
+        isinstance(reader, LengthReader)
+        and reader.length == 0
+        and not body.failed
+        and body.buf.tell() == 0
+    )
+
+
+class ClientSocket(socket.socket):
+    """A client's socket that sends an answer's head with the start of its body.
+
+    gunicorn writes the head and the body of an answer apart; on their own, a small answer takes
+    two segments and two wake-ups of the client. :meth:`hold_next` keeps the next write until
+    the one after it, or until :meth:`send_held`.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.holding = False
+        self.held = b""
+
+    def hold_next(self) -> None:
+        """Keep the next :meth:`sendall` (an answer's head) for the write that follows it."""
+        self.holding = True
+
+    def sendall(self, data, flags: int = 0) -> None:
+        if self.holding:
+            self.holding, self.held = False, bytes(data)
+            return
+        if self.held:
+            data, self.held = self.held + data, b""
+        super().sendall(data, flags)
+
+    def sendfile(self, file, offset: int = 0, count: int | None = None) -> int:
+        self.send_held()
+        return super().sendfile(file, offset, count)
+
+    def send_held(self) -> None:
+        """Send what is held (the connection may be broken: its next read then says so)."""
+        self.holding = False
+        if self.held:
+            held, self.held = self.held, b""
+            with contextlib.suppress(OSError):
+                super().sendall(held)
 
 
 class _Page:

@@ -14,7 +14,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deepserve.worker import RequestLineTooLong, arrived, json_answer
+from deepserve.worker import ClientSocket, RequestLineTooLong, arrived, json_answer
 
 # What the event loop waits for
 
@@ -89,6 +89,54 @@ def test_the_worker_answers_json_in_the_envelope():
     assert "X-Content-Type-Options: nosniff" in lines
     assert f"Content-Length: {len(body)}" in lines
     assert json.loads(body) == {"message": "late"}
+
+
+# How an answer leaves
+
+
+@pytest.fixture
+def client_socket():
+    """A :class:`ClientSocket` and the socket its peer reads from."""
+    ours, peer = socket.socketpair()
+    sock = ClientSocket(ours.family, ours.type, ours.proto, fileno=ours.detach())
+    peer.setblocking(False)
+    yield sock, peer
+    sock.close()
+    peer.close()
+
+
+def test_an_answers_head_leaves_with_its_body(client_socket):
+    sock, peer = client_socket
+    sock.hold_next()
+    sock.sendall(b"HEAD\r\n\r\n")
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)
+    sock.sendall(b"body")
+    assert peer.recv(100) == b"HEAD\r\n\r\nbody"
+    sock.sendall(b"more")  # then each write goes at once
+    assert peer.recv(100) == b"more"
+
+
+def test_an_answer_without_a_body_leaves_when_the_request_ends(client_socket):
+    sock, peer = client_socket
+    sock.hold_next()
+    sock.sendall(b"HEAD\r\n\r\n")
+    sock.send_held()
+    assert peer.recv(100) == b"HEAD\r\n\r\n"
+    sock.send_held()  # nothing more
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)
+
+
+def test_a_file_answer_follows_its_head(client_socket, tmp_path):
+    sock, peer = client_socket
+    (tmp_path / "f").write_bytes(b"file")
+    sock.hold_next()
+    sock.sendall(b"HEAD\r\n\r\n")
+    with open(tmp_path / "f", "rb") as file:
+        sock.sendfile(file)
+    time.sleep(0.05)
+    assert peer.recv(100) == b"HEAD\r\n\r\nfile"
 
 
 # Through a real server
