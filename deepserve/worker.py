@@ -159,6 +159,7 @@ class Connection(gthread.TConn):
         self.limits = limits
         self.received = bytearray()
         self.deadline = 0.0  # while the loop waits for it (time.monotonic())
+        self.polled = False  # whether the loop's poller watches it for the rest of its request
         self.drained = 0  # while it is being closed after a rejection
         self.started = 0.0  # when a thread was asked to answer its request
         self.answering = False  # whether the application started its answer
@@ -259,6 +260,7 @@ class ThreadWorker(gthread.ThreadWorker):
         self._receive(conn, conn.sock)  # often the whole request is there already
         if conn in self.arriving:
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._receive, conn))
+            conn.polled = True
 
     def _receive(self, conn: Connection, sock) -> None:
         data = _read(sock)
@@ -282,7 +284,8 @@ class ThreadWorker(gthread.ThreadWorker):
 
     def _stop_waiting(self, conn: Connection) -> None:
         del self.arriving[conn]
-        with contextlib.suppress(KeyError):  # not registered when it arrived at once
+        if conn.polled:  # not when it arrived at once
+            conn.polled = False
             self.poller.unregister(conn.sock)
 
     # Connections given up on, in the event loop
