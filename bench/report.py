@@ -227,6 +227,10 @@ class Report:
             f"{noop.cpu_ms:.2f} ms plus the forest's own {model_cpu_ms:.2f} ms per row "
             f"= {noop.cpu_ms + model_cpu_ms:.2f} ms.",
             "",
+            f"With {result.connections} closed-loop clients a request waits for those ahead of "
+            f"it: the mean latency cannot be below clients / throughput (Little's law), "
+            f"{1000 * result.connections / batched.requests_per_s:.1f} ms for the batched forest.",
+            "",
         ]
         limit = min(result.model_rows_per_s, noop.requests_per_s)
         speed_up = batched.requests_per_s / unbatched.requests_per_s

@@ -157,4 +157,7 @@ def gunicorn_options(
         "forwarded_allow_ips": "",  # X-Forwarded-* only through ProxyFix, with --proxy
         "logconfig_dict": logging_config(log_format, log_level),
         "proc_name": "deepserve",
+        # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): every
+        # server on the machine would take it from the one before; deepserve does not use it
+        "control_socket_disable": True,
     }
