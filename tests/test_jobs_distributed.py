@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -109,6 +111,10 @@ def test_a_job_created_through_one_replica_is_watched_and_cancelled_through_anot
     pid = b.training_pid(wait, running)
     queued = a.submit(mode="ok")
     assert b.get(queued)["status"] == "queued"  # the worker runs one job at a time
+    assert b.get(queued)["message"] == (
+        "The job waits for a free slot: the Celery workers running model 'trainer' run 1 job, "
+        "the most they take at a time (their --max-jobs)."
+    )
     for job_id in (queued, running):
         response = requests.delete(b.url + job_id, timeout=10)
         assert response.status_code == 200
@@ -131,8 +137,18 @@ def test_a_worker_killed_mid_job_leaves_the_job_interrupted(cluster, wait, gone)
 
     interrupted = a.finished(wait, job_id)  # the replica's reaper, after the heartbeat timeout
     assert interrupted["status"] == "interrupted"
-    assert interrupted["error"].startswith("The job's worker sent no heartbeat for 5 seconds")
+    assert re.fullmatch(
+        rf"The job's runner deepserve\.{worker.pid}@{re.escape(socket.gethostname())} sent no "
+        r"heartbeat for more than 5 s: it died \(killed, or crashed\) while the job was running "
+        rf"\(the last heartbeat was \d+ s ago; its process \(pid {pid}\) is gone\)\.",
+        interrupted["error"],
+    ), interrupted["error"]
     assert not (cluster.data_dir / "jobs" / job_id / "files").exists()
+    no_worker = (
+        "No Celery worker runs the jobs of model 'trainer' (none was seen in the last 5 s): the "
+        "job waits until one starts (deepserve worker --model trainer)."
+    )
+    wait(lambda: a.get(waiting)["message"] == no_worker)
 
     cluster.worker()
     assert a.get(waiting)["status"] == "queued"
@@ -176,6 +192,9 @@ def test_jobs_go_to_the_workers_of_their_model(cluster, wait):
     trainer = a.submit(mode="ok")
     assert a.finished(wait, trainer)["status"] == "done"
     assert a.get(iris, "iris")["status"] == "queued"  # no worker trains iris yet
+    assert a.get(iris, "iris")["message"].startswith(
+        "No Celery worker runs the jobs of model 'iris'"
+    )
     cluster.worker("iris")
     done = a.finished(wait, iris, "iris")
     assert done["status"] == "done", done
@@ -254,7 +273,7 @@ def test_a_killed_maintenance_helper_is_restarted_and_the_jobs_heal(cluster, wai
 
     interrupted = a.finished(wait, running, timeout=int(HEARTBEAT_TIMEOUT) + 5)
     assert interrupted["status"] == "interrupted"
-    assert interrupted["error"].startswith("The job's worker sent no heartbeat for 5 seconds")
+    assert interrupted["error"].startswith(f"The job's runner deepserve.{worker.pid}@")
     restarted = wait(lambda: (found := maintenance_pid(a.server)) not in (None, helper) and found)
     log = a.server.output()
     assert f"[ERROR] the job maintenance (pid {helper}) was killed by SIGKILL" in log

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import signal
+import socket
 import uuid
 
 import pytest
@@ -19,6 +20,7 @@ from deepserve.jobs.store import FINISHED, JobStore
 from deepserve.settings import Settings
 
 TRAIN = "/v2/models/trainer/train/"
+PREDICT = "/v2/models/trainer/predict/"
 
 
 @pytest.fixture
@@ -185,12 +187,34 @@ def test_a_full_queue_answers_429_with_retry_after_and_keeps_nothing(discovery, 
 def test_reading_a_job_whose_runner_died_interrupts_it(discovery, store, wait):
     api = serve(discovery, LocalBackend(store, heartbeat_timeout=0.5))
     ids = [store.create(uuid.uuid4().hex, "trainer", {"mode": "ok"}).id for _ in range(2)]
+    runner = f"supervisor@{socket.gethostname()}:elsewhere"
     for job_id in ids:
-        store.claim_job(job_id, "a runner that died")
-    message = (
-        "The job's worker sent no heartbeat for 0.5 seconds: it stopped, or lost the "
-        "database, while the job was running."
-    )
+        store.claim_job(job_id, runner)
+    store.set_pid(ids[0], os.getpid())  # a process that exists: the runner is only silent
     first = wait(lambda: (job := api.get(TRAIN + ids[0]).json)["status"] != "running" and job)
-    assert (first["status"], first["error"]) == ("interrupted", message)
+    assert first["status"] == "interrupted"
+    assert first["error"].startswith(
+        f"The job's runner {runner} sent no heartbeat for more than 0.5 s: it is stuck, or "
+        "cannot reach the job database (the last heartbeat was "
+    )
+    assert first["error"].endswith(f" s ago; its process (pid {os.getpid()}) still exists).")
     assert [job["status"] for job in api.get(TRAIN).json["jobs"]] == ["interrupted"] * 2
+
+
+def test_queued_jobs_say_their_slots_are_taken_and_predictions_have_their_own(
+    discovery, store, start_supervisor, wait
+):
+    api = serve(discovery, LocalBackend(store))
+    start_supervisor("--data-dir", str(store.data_dir), "trainer")  # one slot of each kind
+    running, waiting = (api.post(TRAIN, data={"mode": "sleep", "seconds": "30"}) for _ in "12")
+    wait(lambda: api.get(TRAIN + running.json["id"]).json["status"] == "running")
+    assert api.get(TRAIN + waiting.json["id"]).json["message"] == (
+        "The job waits for a free slot: 1 training job runs, the most at a time (--max-jobs 1)."
+    )
+    prediction = api.post(PREDICT, headers={"Prefer": "respond-async"})
+    assert prediction.status_code == 202, prediction.json
+    done = wait(
+        lambda: (job := api.get(prediction.headers["Location"]).json)["status"] in FINISHED and job
+    )
+    assert done["status"] == "done"
+    assert api.get(TRAIN + running.json["id"]).json["status"] == "running"

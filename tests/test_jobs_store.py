@@ -254,12 +254,14 @@ def test_interrupt_running_takes_only_the_jobs_of_that_worker(store):
     store.claim_job(mine, "me")
     store.claim_job(theirs, "them")
     store.files_dir(mine).mkdir(parents=True)
-    assert store.interrupt_running("gone", "me") == [mine]
-    assert (store.get(mine).status, store.get(mine).error) == (INTERRUPTED, "gone")
+    said = store.interrupt_running("me", lambda job: f"{job.worker} is gone")
+    assert [job.id for job in said] == [mine]
+    assert said[0].status == RUNNING  # as it was
+    assert (store.get(mine).status, store.get(mine).error) == (INTERRUPTED, "me is gone")
     assert not store.files_dir(mine).exists()
     assert store.get(theirs).status == RUNNING
     assert store.get(queued).status == QUEUED
-    assert store.interrupt_running("gone", "me") == []
+    assert store.interrupt_running("me", str) == []
 
 
 def test_interrupt_stale_takes_running_jobs_without_a_recent_heartbeat(store):
@@ -269,7 +271,7 @@ def test_interrupt_stale_takes_running_jobs_without_a_recent_heartbeat(store):
     limit = time.time()
     store.claim_job(fresh, "w")
     store.files_dir(old).mkdir(parents=True)
-    assert store.interrupt_stale(limit, "no heartbeat") == [old]
+    assert [job.id for job in store.interrupt_stale(limit, lambda job: "no heartbeat")] == [old]
     assert (store.get(old).status, store.get(old).error) == (INTERRUPTED, "no heartbeat")
     assert not store.files_dir(old).exists()
     assert store.get(fresh).status == RUNNING
@@ -364,7 +366,8 @@ def test_a_database_of_the_first_schema_is_migrated(tmp_path):
     assert (old.status, old.args, old.result, old.worker, old.heartbeat) == (
         DONE, {"x": 1}, {"ok": True}, None, None,
     )  # fmt: skip
-    assert store.interrupt_stale(0, "left by an old server") == ["left"]  # no heartbeat
+    left = store.interrupt_stale(0, lambda job: "left by an old server")  # no heartbeat
+    assert [job.id for job in left] == ["left"]
     assert [job.id for job in store.list("m")] == ["left", "old"]
     assert (old.kind, old.media_type) == (TRAIN, None)  # every job of old was a training
     assert add(store) == ["m-0002"]
@@ -493,3 +496,33 @@ def test_listener_replaces_a_stale_file(tmp_path):
     listener = wakeup.Listener(path)
     listener.close()
     assert path.is_fifo()
+
+
+def test_claim_takes_only_the_kinds_asked_for(store):
+    store.create("t", "m", {})
+    store.create("p", "m", {}, kind=PREDICT)
+    assert store.claim(["m"], "w", (PREDICT,)).id == "p"
+    assert store.claim(["m"], "w", (PREDICT,)) is None
+    assert store.claim(["m"], "w").id == "t"
+
+
+def test_count_running_counts_by_owner_and_kind(store):
+    for job_id, kind in [("t", TRAIN), ("p", PREDICT), ("q", PREDICT), ("o", TRAIN)]:
+        store.create(job_id, "m", {}, kind=kind)
+    for job_id, owner in [("t", "a"), ("p", "a"), ("o", "b")]:
+        store.claim_job(job_id, owner)
+    assert store.count_running(["a"]) == 2
+    assert store.count_running(["a"], (PREDICT,)) == 1
+    assert store.count_running(["a", "b"], (TRAIN,)) == 2
+    assert store.count_running(["c"]) == 0
+
+
+def test_workers_announce_themselves_and_withdraw(store):
+    store.announce_worker("w1", ["m", "n"], 2)
+    store.announce_worker("w2", ["n"], 1)
+    store.announce_worker("w1", ["m", "n"], 3)  # again: a heartbeat
+    assert store.live_workers("n", time.time() - 5) == {"w1": 3, "w2": 1}
+    assert store.live_workers("m", time.time() - 5) == {"w1": 3}
+    assert store.live_workers("m", time.time() + 1) == {}  # none announced since
+    store.withdraw_worker("w1")
+    assert store.live_workers("n", time.time() - 5) == {"w2": 1}

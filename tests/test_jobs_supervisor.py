@@ -17,6 +17,7 @@ from deepserve.jobs.store import (
     ERROR,
     FINISHED,
     INTERRUPTED,
+    PREDICT,
     QUEUED,
     RUNNING,
     JobStore,
@@ -72,6 +73,27 @@ def test_runs_up_to_max_jobs_at_once(store, supervise, wait):
     wait(status_is(store, ids[2], RUNNING))
 
 
+def test_a_running_training_does_not_keep_a_prediction_from_starting(store, supervise, wait):
+    trainings = [queue(store, mode="sleep", seconds=30) for _ in range(2)]
+    prediction = uuid.uuid4().hex
+    store.create(prediction, "trainer", {}, kind=PREDICT, media_type="application/json")
+    supervise()  # --max-jobs 1, --max-async-predictions 1
+    wait(status_is(store, prediction, *FINISHED))
+    assert [store.get(job_id).status for job_id in trainings] == [RUNNING, QUEUED]
+
+
+def test_predictions_share_the_training_slots_with_max_async_predictions_0(store, supervise, wait):
+    training = queue(store, mode="sleep", seconds=30)
+    prediction = uuid.uuid4().hex
+    store.create(prediction, "trainer", {}, kind=PREDICT, media_type="application/json")
+    supervise("--max-async-predictions", "0")
+    wait(status_is(store, training, RUNNING))
+    time.sleep(1)
+    assert store.get(prediction).status == QUEUED
+    store.cancel(training)
+    wait(status_is(store, prediction, *FINISHED))
+
+
 def test_leaves_jobs_of_other_models_queued(store, supervise, wait):
     other = queue(store, model="iris")
     mine = queue(store)
@@ -94,7 +116,11 @@ def test_jobs_left_running_by_a_dead_server_are_interrupted_at_start(store, supe
     store.files_dir(job_id).mkdir(parents=True)
     supervise()
     job = wait(status_is(store, job_id, INTERRUPTED))
-    assert job.error == INTERRUPTED_MESSAGE
+    assert job.error.startswith(
+        f"The server whose supervisor ran the job ({owner_name(store.data_dir)}) ended without "
+        "stopping it: it was killed, or its machine stopped (the last heartbeat was "
+    )
+    assert job.error.endswith(" s before this supervisor started; no job process was recorded).")
     assert not store.files_dir(job_id).exists()
 
 
@@ -107,7 +133,10 @@ def test_jobs_of_other_runners_are_interrupted_only_when_their_heartbeat_is_stal
     time.sleep(1.5)  # the supervisor has started and looked
     assert store.get(theirs).status == RUNNING
     job = wait(status_is(store, theirs, INTERRUPTED))
-    assert job.error.startswith("The job's worker sent no heartbeat for 5 seconds")
+    assert job.error.startswith(
+        "The job's runner a Celery worker elsewhere sent no heartbeat for more than 5 s: it "
+        "died, is stuck, or cannot reach the job database (the last heartbeat was "
+    )
 
 
 def test_the_supervisor_keeps_the_heartbeats_of_its_jobs_fresh(store, supervise, wait):

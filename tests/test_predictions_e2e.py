@@ -6,6 +6,7 @@ import signal
 
 import pytest
 import requests
+from test_jobs_e2e import killed_server_said
 
 from deepserve.jobs.store import FINISHED
 
@@ -59,7 +60,7 @@ def test_a_prediction_survives_a_server_killed_and_restarted(run_server, tmp_pat
     server, predictions = serve(run_server, tmp_path)
     interrupted = predictions.finished(wait, running)
     assert interrupted["status"] == "interrupted"
-    assert interrupted["error"] == "The server stopped while the job was running."
+    assert killed_server_said(interrupted["error"], pid), interrupted["error"]
     assert predictions.finished(wait, queued)["status"] == "done"
     output = requests.get(predictions.url + queued + "/output", timeout=10)
     assert output.status_code == 200
@@ -97,3 +98,24 @@ def test_a_json_prediction_ends_with_what_a_synchronous_predict_answers(run_serv
     synchronous = requests.post(predictions.predict_url, data={"steps": "3"}, timeout=10).json()
     assert output.json() == done["result"]
     assert output.json()["predictions"]["steps"] == synchronous["predictions"]["steps"] == 3
+
+
+def test_a_running_training_does_not_keep_an_async_prediction_from_starting(
+    run_server, tmp_path, wait
+):
+    server = run_server(
+        "--model", "longrun", "--model", "trainer", "--data-dir", str(tmp_path / "data")
+    )  # fmt: skip
+    predictions = Predictions(server)
+    train = f"{server.url}/v2/models/trainer/train/"
+    running, waiting = (
+        requests.post(train, data={"mode": "sleep", "seconds": "60"}, timeout=10).json()["id"]
+        for _ in range(2)
+    )
+    wait(lambda: requests.get(train + running, timeout=10).json()["status"] == "running")
+    assert requests.get(train + waiting, timeout=10).json()["message"] == (
+        "The job waits for a free slot: 1 training job runs, the most at a time (--max-jobs 1)."
+    )
+    done = predictions.finished(wait, predictions.submit(steps="2"))
+    assert done["status"] == "done"
+    assert requests.get(train + running, timeout=10).json()["status"] == "running"

@@ -247,7 +247,7 @@ class ModelJobs:
     def documents(self, found: list[Job]) -> list[dict]:
         """The jobs as the API shows them."""
         queued = any(job.status == QUEUED for job in found)
-        waiting = self.backend.waiting_reason(self.record.name) if queued else None
+        waiting = self.backend.waiting_reason(self.record.name, self.kind) if queued else None
         return [self._document(job, waiting) for job in found]
 
     def _document(self, job: Job, waiting: str | None) -> dict:

@@ -93,13 +93,13 @@ data_dir_option = option(
     help="Where jobs and model files are kept (default: $XDG_DATA_HOME/deepserve); "
     "with Celery workers, the same shared directory everywhere.",
 )
-max_jobs_option = option(
-    "--max-jobs",
-    default=1,
-    type=click.IntRange(min=1),
-    help="Jobs (trainings, asynchronous predictions) that run at the same time (per server, "
-    "or per worker); the others wait, queued.",
-)
+
+
+def max_jobs_option(help: str):
+    """``--max-jobs``: how many jobs run at the same time, as ``help`` says."""
+    return option("--max-jobs", default=1, type=click.IntRange(min=1), help=help)
+
+
 database_option = option(
     "--database",
     metavar="URL",

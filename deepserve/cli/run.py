@@ -14,6 +14,7 @@ from ..batching import BatchPolicy
 from ..extras import MissingExtra
 from ..jobs.backend import JobBackend
 from ..jobs.backends import BACKENDS, open_backend
+from ..jobs.slots import MAX_ASYNC_PREDICTIONS
 from ..loading import Inventory, discover, inventory_elsewhere
 from ..logs import logging_config
 from ..metrics import multiprocess_directory
@@ -153,7 +154,19 @@ THREADS = 32
 )
 @log_level_option
 @data_dir_option
-@max_jobs_option
+@max_jobs_option(
+    "Training jobs that run at the same time; the others wait, queued (with --jobs celery, "
+    "each worker's --max-jobs counts)."
+)
+@option(
+    "--max-async-predictions",
+    "max_predictions",
+    default=MAX_ASYNC_PREDICTIONS,
+    type=click.IntRange(min=0),
+    help="Asynchronous predictions (Prefer: respond-async) that run at the same time, in "
+    "slots of their own: a running training never keeps one from starting (0: they share the "
+    "--max-jobs slots with trainings). Local jobs only.",
+)
 @option(
     "--job-retention",
     default=30.0,
@@ -190,6 +203,7 @@ def run(
     no_access_log,
     data_dir,
     max_jobs,
+    max_predictions,
     max_queued_jobs,
     job_retention,
     job_backend,
@@ -249,6 +263,7 @@ def run(
                 job_store(database),
                 broker=broker,
                 max_jobs=max_jobs,
+                max_predictions=max_predictions,
                 max_queued_jobs=max_queued_jobs,
                 retention_days=job_retention,
                 heartbeat_timeout=heartbeat_timeout,

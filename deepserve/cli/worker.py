@@ -39,7 +39,10 @@ from .options import (
 @broker_option
 @database_option
 @data_dir_option
-@max_jobs_option
+@max_jobs_option(
+    "Jobs (trainings and asynchronous predictions alike) that run at the same time on this "
+    "worker; the others wait, queued."
+)
 @heartbeat_option
 @log_level_option
 @log_format_option

@@ -15,7 +15,7 @@ import abc
 import math
 from collections.abc import Sequence
 
-from . import presence, wakeup
+from . import presence, slots, wakeup
 from .helper import HelperProcess, Outage
 from .maintenance import HEARTBEAT_TIMEOUT
 from .store import Job, JobStore
@@ -65,9 +65,9 @@ class JobBackend(abc.ABC):
         """Why jobs cannot be queued now (the server's helper is down), or ``None``."""
         return self.helper_process.outage() if self.helper_process is not None else None
 
-    def waiting_reason(self, model: str) -> str | None:
-        """Why a queued job of ``model`` does not start as things are now, or ``None`` (it
-        waits for its turn, as far as the server can tell)."""
+    def waiting_reason(self, model: str, kind: str) -> str | None:
+        """Why a queued job of ``model`` and ``kind`` does not start as things are now, or
+        ``None`` (it is about to start, as far as the server can tell)."""
         return None
 
     @abc.abstractmethod
@@ -97,9 +97,17 @@ class JobBackend(abc.ABC):
 class LocalBackend(JobBackend):
     """Jobs run on this machine, started by the supervisor, which the routes wake up."""
 
-    def __init__(self, store: JobStore, *, max_jobs: int = 1, **settings) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        max_jobs: int = 1,
+        max_predictions: int = slots.MAX_ASYNC_PREDICTIONS,
+        **settings,
+    ) -> None:
         super().__init__(store, **settings)
         self.max_jobs = max_jobs
+        self.max_predictions = max_predictions
 
     def submit(self, job: Job) -> None:
         wakeup.wake(self.store.wakeup_path)
@@ -109,9 +117,10 @@ class LocalBackend(JobBackend):
         wakeup.wake(self.store.wakeup_path)
         return status
 
-    def waiting_reason(self, model: str) -> str | None:
+    def waiting_reason(self, model: str, kind: str) -> str | None:
         """Queued jobs wait while the server's supervisor is down, while no supervisor runs
-        on the data directory, or while the one that does runs other models' jobs."""
+        on the data directory, while the one that does runs other models' jobs, or while
+        their kind's slots are all taken."""
         outage = self.outage()
         if outage is not None:
             return (
@@ -131,10 +140,20 @@ class LocalBackend(JobBackend):
                 f"{where} and does not serve model '{model}': the job waits until that server "
                 f"stops and one serving '{model}' takes over."
             )
-        return None
+        if "slots" not in running:  # announced by an older supervisor
+            return None
+        pool = slots.for_kind([slots.Slots.load(each) for each in running["slots"]], kind)
+        busy = self.store.count_running([running["name"]], pool.kinds)
+        if busy < pool.limit:
+            return None
+        return f"The job waits for a free slot: {pool.describe(busy)}."
 
     def _new_helper(self, models: Sequence[str], log_level: str, log_format: str) -> HelperProcess:
-        arguments = ["--max-jobs", str(self.max_jobs), *models]
+        arguments = [
+            "--max-jobs", str(self.max_jobs),
+            "--max-async-predictions", str(self.max_predictions),
+            *models,
+        ]  # fmt: skip
         return self._helper(
             "deepserve.jobs.supervisor", "job supervisor", log_level, log_format, arguments
         )

@@ -25,6 +25,7 @@ stops the process. Celery settings, and why:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -46,6 +47,9 @@ log = logging.getLogger("deepserve")
 TASK = "deepserve.train"
 #: Seconds between two heartbeats of a running job (and checks that it is still running).
 BEAT_INTERVAL = 1.0
+#: Seconds between two announcements of a worker (see :meth:`Worker.announce`): well within the
+#: heartbeat timeout (at least 5 s), after which the servers take it for gone.
+ANNOUNCE_INTERVAL = 2.0
 WORKER_STOPPED_MESSAGE = "The worker stopped while the job was running."
 
 
@@ -90,6 +94,26 @@ class CeleryBackend(JobBackend):
             except Exception:
                 log.warning("job %s: cannot revoke its task", job_id, exc_info=True)
         return status
+
+    def waiting_reason(self, model: str, kind: str) -> str | None:
+        """Queued jobs wait while no worker of ``model`` announced itself lately (see
+        :meth:`Worker.announce`), or while those that did have all their slots taken."""
+        timeout = self.heartbeat_timeout
+        live = self.store.live_workers(model, time.time() - timeout)
+        if not live:
+            return (
+                f"No Celery worker runs the jobs of model '{model}' (none was seen in the last "
+                f"{timeout:g} s): the job waits until one starts (deepserve worker --model "
+                f"{model})."
+            )
+        busy, total = self.store.count_running(list(live)), sum(live.values())
+        if busy < total:
+            return None
+        jobs = "1 job" if busy == 1 else f"{busy} jobs"
+        return (
+            f"The job waits for a free slot: the Celery workers running model '{model}' run "
+            f"{jobs}, the most they take at a time (their --max-jobs)."
+        )
 
     def _new_helper(self, models: Sequence[str], log_level: str, log_format: str) -> HelperProcess:
         return self._helper("deepserve.jobs.maintenance", "job maintenance", log_level, log_format)
@@ -189,4 +213,23 @@ class Worker:
         self.stopping.set()
 
     def _maintain(self) -> None:
-        self.maintenance.run(lambda: self.stopping.wait(REAP_INTERVAL / 2))
+        next_announcement = 0.0
+
+        def stopped() -> bool:
+            nonlocal next_announcement
+            if time.monotonic() >= next_announcement:
+                next_announcement = time.monotonic() + ANNOUNCE_INTERVAL
+                self.announce()
+            return self.stopping.wait(REAP_INTERVAL / 2)
+
+        self.maintenance.run(stopped)
+        with contextlib.suppress(Exception):  # seen as gone after the timeout anyway
+            self.store.withdraw_worker(self.name)
+
+    def announce(self) -> None:
+        """Tell the servers that this worker runs (and which models, how many jobs at once),
+        so that a queued job can say why it waits."""
+        try:
+            self.store.announce_worker(self.name, self.models, self.max_jobs)
+        except Exception as error:  # the database is away: the heartbeats say so too
+            log.warning("cannot announce the worker: %s", error)

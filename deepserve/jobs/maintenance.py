@@ -23,6 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..logs import FORMATS, logging_config
+from . import interruptions
 from .store import RUNNING, Job, JobStore, database_url
 
 log = logging.getLogger("deepserve")
@@ -42,10 +43,6 @@ class Maintenance:
         self.store = store
         self.heartbeat_timeout = heartbeat_timeout
         self.retention = retention_days * 86400
-        self.stale_message = (
-            f"The job's worker sent no heartbeat for {heartbeat_timeout:g} seconds: "
-            "it stopped, or lost the database, while the job was running."
-        )
         self._next_reap = 0.0
         self._next_prune = 0.0
 
@@ -64,10 +61,13 @@ class Maintenance:
     def interrupt_stale(self) -> list[str]:
         """Interrupt the running jobs whose runner sent no heartbeat for the timeout; return
         their ids."""
-        ids = self.store.interrupt_stale(time.time() - self.heartbeat_timeout, self.stale_message)
-        for job_id in ids:
-            log.warning("job %s: no heartbeat from its worker: interrupted", job_id)
-        return ids
+        timeout = self.heartbeat_timeout
+        found = self.store.interrupt_stale(
+            time.time() - timeout, lambda job: interruptions.silent_runner(job, timeout)
+        )
+        for job in found:
+            log.warning("job %s: no heartbeat from its runner %s: interrupted", job.id, job.worker)
+        return [job.id for job in found]
 
     def is_stale(self, job: Job) -> bool:
         """Whether ``job`` runs without a recent heartbeat (:meth:`interrupt_stale` ends it)."""

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 
-from .store import ERROR, Job, JobStore
+from .store import ERROR, TRAIN, Job, JobStore
 
 log = logging.getLogger("deepserve")
 
@@ -23,8 +23,9 @@ class JobProcess:
     in its own session (so that its whole process group can be signalled), with stdout and
     stderr appended to the job's log. It ends itself if this (parent) process dies."""
 
-    def __init__(self, job_id: str, process: subprocess.Popen) -> None:
+    def __init__(self, job_id: str, process: subprocess.Popen, kind: str = TRAIN) -> None:
         self.job_id = job_id
+        self.kind = kind
         self.process = process
         self.stop_requested: float | None = None
         self.finished_at: float | None = None  # when the job was seen to record its end
@@ -50,7 +51,7 @@ class JobProcess:
             return None
         store.set_pid(job.id, process.pid)
         log.info("job %s (model %r) started, pid %s", job.id, job.model, process.pid)
-        return cls(job.id, process)
+        return cls(job.id, process, job.kind)
 
     def poll(self) -> int | None:
         """The exit code, or ``None`` while the process runs."""

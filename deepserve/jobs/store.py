@@ -28,7 +28,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,16 @@ jobs = sa.Table(
     sa.Index("jobs_by_model", "model", "seq"),
     sa.Index("jobs_by_status", "status", "seq"),
     sqlite_autoincrement=True,  # ids of removed jobs are not reused: newest first stays true
+)
+#: The Celery workers that announced themselves (the local supervisor uses a file instead: see
+#: :mod:`.presence`), so that a server can say why a queued job does not start.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("models", sa.Text, nullable=False),
+    sa.Column("slots", sa.Integer, nullable=False),
+    sa.Column("heartbeat", sa.Double, nullable=False),
 )
 schema_version = sa.Table(
     "deepserve_schema", metadata, sa.Column("version", sa.Integer, nullable=False)
@@ -287,14 +297,14 @@ class JobStore:
             connection.execute(jobs.insert().values(**values, args=dumps(args)))
         return job
 
-    def claim(self, models: Sequence[str], worker: str) -> Job | None:
-        """Mark the oldest queued job of ``models`` as running, owned by ``worker``, and
-        return it (``None`` if there is none)."""
+    def claim(self, models: Sequence[str], worker: str, kinds: Sequence[str] = KINDS) -> Job | None:
+        """Mark the oldest queued job of ``models`` (of one of ``kinds``) as running, owned by
+        ``worker``, and return it (``None`` if there is none)."""
         if not models:
             return None
         oldest = (
             sa.select(jobs.c.seq)
-            .where(jobs.c.status == QUEUED, jobs.c.model.in_(models))
+            .where(jobs.c.status == QUEUED, jobs.c.model.in_(models), jobs.c.kind.in_(kinds))
             .order_by(jobs.c.seq)
             .limit(1)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's transaction is exclusive
@@ -302,6 +312,16 @@ class JobStore:
         with self._write() as connection:
             seq = connection.scalar(oldest)
             return None if seq is None else _start(connection, jobs.c.seq == seq, worker)
+
+    def count_running(self, owners: Sequence[str], kinds: Sequence[str] = KINDS) -> int:
+        """How many jobs of ``kinds`` run, owned by one of ``owners``."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(jobs)
+            .where(jobs.c.status == RUNNING, jobs.c.worker.in_(owners), jobs.c.kind.in_(kinds))
+        )
+        with self._read() as connection:
+            return connection.scalar(query)
 
     def claim_job(self, job_id: str, worker: str) -> Job | None:
         """Mark job ``job_id`` as running, owned by ``worker``, if it is queued; return it
@@ -376,34 +396,68 @@ class JobStore:
             self.remove_files(job_id)
         return status
 
-    def interrupt_running(self, message: str, worker: str) -> list[str]:
-        """Mark the running jobs of ``worker`` interrupted (their processes are gone), drop
-        their files, and return their ids."""
-        return self._interrupt(jobs.c.worker == worker, message)
+    def interrupt_running(self, worker: str, reason: Callable[[Job], str]) -> list[Job]:
+        """Mark the running jobs of ``worker`` interrupted (their processes are gone), each
+        with its ``reason(job)``, drop their files, and return them as they were."""
+        return self._interrupt(jobs.c.worker == worker, reason)
 
-    def interrupt_stale(self, beaten_before: float, message: str) -> list[str]:
+    def interrupt_stale(self, beaten_before: float, reason: Callable[[Job], str]) -> list[Job]:
         """Mark interrupted the running jobs whose heartbeat is older than ``beaten_before``
-        (their worker is gone), drop their files, and return their ids."""
+        (their worker is gone), each with its ``reason(job)``, drop their files, and return
+        them as they were."""
         stale = sa.or_(jobs.c.heartbeat < beaten_before, jobs.c.heartbeat.is_(None))
-        return self._interrupt(stale, message)
+        return self._interrupt(stale, reason)
 
-    def _interrupt(self, condition: sa.ColumnElement[bool], message: str) -> list[str]:
+    def _interrupt(
+        self, condition: sa.ColumnElement[bool], reason: Callable[[Job], str]
+    ) -> list[Job]:
         running = sa.and_(jobs.c.status == RUNNING, condition)
         with self._write() as connection:
-            ids = list(
-                connection.scalars(
-                    sa.select(jobs.c.id).where(running).with_for_update(skip_locked=True)
+            found = [
+                _job(row)
+                for row in connection.execute(
+                    jobs.select().where(running).with_for_update(skip_locked=True)
                 )
-            )
-            if ids:
+            ]
+            for job in found:
                 connection.execute(
                     jobs.update()
-                    .where(jobs.c.id.in_(ids), jobs.c.status == RUNNING)
-                    .values(status=INTERRUPTED, finished=time.time(), error=message)
+                    .where(jobs.c.id == job.id, jobs.c.status == RUNNING)
+                    .values(status=INTERRUPTED, finished=time.time(), error=reason(job))
                 )
-        for job_id in ids:
-            self.remove_files(job_id)
-        return ids
+        for job in found:
+            self.remove_files(job.id)
+        return found
+
+    # -- Celery workers ------------------------------------------------------------------
+
+    def announce_worker(self, name: str, models: Sequence[str], slots: int) -> None:
+        """Record that Celery worker ``name`` runs up to ``slots`` jobs of ``models`` (call it
+        again, as a heartbeat, while it runs); forget workers silent for a day."""
+        now = time.time()
+        with self._write() as connection:
+            connection.execute(workers.delete().where(workers.c.heartbeat < now - 86400))
+            connection.execute(workers.delete().where(workers.c.name == name))
+            connection.execute(
+                workers.insert().values(
+                    name=name, models=dumps(list(models)), slots=slots, heartbeat=now
+                )
+            )
+
+    def withdraw_worker(self, name: str) -> None:
+        """Forget Celery worker ``name`` (it stops)."""
+        with self._write() as connection:
+            connection.execute(workers.delete().where(workers.c.name == name))
+
+    def live_workers(self, model: str, beaten_after: float) -> dict[str, int]:
+        """The Celery workers running ``model``'s jobs that announced themselves after
+        ``beaten_after``, and their job slots."""
+        query = sa.select(workers.c.name, workers.c.models, workers.c.slots).where(
+            workers.c.heartbeat > beaten_after
+        )
+        with self._read() as connection:
+            rows = connection.execute(query).all()
+        return {name: slots for name, models, slots in rows if model in json.loads(models)}
 
     def delete(self, job_id: str) -> bool:
         """Remove a finished job's record and directory; active jobs are kept."""

@@ -2,7 +2,8 @@
 backend).
 
 ``deepserve run`` starts it from the gunicorn master (a :class:`~.helper.HelperProcess`, which
-restarts it if it dies). It starts up to ``max_jobs`` job processes (oldest queued first), keeps
+restarts it if it dies). It starts the queued jobs, oldest first, in their slots
+(:mod:`.slots`: ``max_jobs`` trainings, ``max_predictions`` asynchronous predictions), keeps
 their heartbeats fresh, reaps them, stops the cancelled ones, does the records' upkeep
 (:mod:`.maintenance`), and at start-up marks the jobs the previous supervisor left ``running``
 as ``interrupted`` (saying how that one ended, when restarted). It stops its jobs and exits when
@@ -15,6 +16,7 @@ does not start.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import logging
 import os
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..paths import DATA_DIR_VARIABLE
-from . import presence, wakeup
+from . import interruptions, presence, slots, wakeup
 from .maintenance import HEARTBEAT_TIMEOUT, Maintenance, options
 from .process import STOP_GRACE, JobProcess
 from .store import DONE, ERROR, INTERRUPTED, Job, JobStore, database_url
@@ -54,6 +56,7 @@ class Supervisor:
         models: Sequence[str],
         *,
         max_jobs: int = 1,
+        max_predictions: int = slots.MAX_ASYNC_PREDICTIONS,
         retention_days: float = 30,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         parent_pid: int | None = None,
@@ -62,7 +65,7 @@ class Supervisor:
         self.store = store
         self.previous_exit = previous_exit
         self.models = list(models)
-        self.max_jobs = max_jobs
+        self.slots = slots.plan(max_jobs, max_predictions)
         self.name = owner_name(store.data_dir)
         self.maintenance = Maintenance(
             store, heartbeat_timeout=heartbeat_timeout, retention_days=retention_days
@@ -70,6 +73,8 @@ class Supervisor:
         self.parent_pid = parent_pid if parent_pid is not None else os.getppid()
         self.children: dict[str, JobProcess] = {}
         self.stopping = False
+        #: What the jobs stopped when supervision ends are told.
+        self.stop_message = INTERRUPTED_MESSAGE
 
     def run(self) -> None:
         """Supervise until asked to stop or the parent process is gone."""
@@ -82,7 +87,13 @@ class Supervisor:
                 return
             listener = wakeup.Listener(self.store.wakeup_path)
             timeout = IDLE_TIMEOUT if listener.shared else POLL_INTERVAL
-            details = {"pid": os.getpid(), "server": self.parent_pid, "models": self.models}
+            details = {
+                "pid": os.getpid(),
+                "server": self.parent_pid,
+                "models": self.models,
+                "name": self.name,
+                "slots": [dataclasses.asdict(pool) for pool in self.slots],
+            }
             announcement = presence.announce(self.store.jobs_dir / presence.FILE_NAME, details)
             try:
                 self.recover()
@@ -116,15 +127,20 @@ class Supervisor:
         if os.getppid() != self.parent_pid:
             log.error("the server process is gone: stopping the jobs")
             self.stopping = True
+            self.stop_message = (
+                f"The server (pid {self.parent_pid}) died while the job was running; its job "
+                "supervisor stopped the job."
+            )
         return self.stopping
 
     def recover(self) -> None:
         """Mark the jobs the previous supervisor left running when it died as interrupted."""
-        message = INTERRUPTED_MESSAGE
-        if self.previous_exit:
-            message = f"The job supervisor {self.previous_exit} while the job was running."
-        for job_id in self.store.interrupt_running(message, self.name):
-            log.warning("job %s: %s Interrupted.", job_id, message)
+        how = self.previous_exit
+        left = self.store.interrupt_running(
+            self.name, lambda job: interruptions.left_running(job, how)
+        )
+        for job in left:
+            log.warning("job %s was left running by the previous supervisor: interrupted", job.id)
 
     def step(self) -> None:
         """One round: reap, stop the cancelled, start the queued, upkeep."""
@@ -174,12 +190,16 @@ class Supervisor:
             child.stop(now)
 
     def start_queued(self) -> None:
-        """Start the oldest queued jobs while fewer than ``max_jobs`` run."""
-        while len(self.children) < self.max_jobs:
-            job = self.store.claim(self.models, self.name)
-            if job is None:
-                return
-            self.start(job)
+        """Start the oldest queued jobs of each kind while they have free slots."""
+        for pool in self.slots:
+            while self._running(pool) < pool.limit:
+                job = self.store.claim(self.models, self.name, pool.kinds)
+                if job is None:
+                    break
+                self.start(job)
+
+    def _running(self, pool: slots.Slots) -> int:
+        return sum(child.kind in pool.kinds for child in self.children.values())
 
     def start(self, job: Job) -> None:
         """Start the process of a claimed job."""
@@ -200,7 +220,7 @@ class Supervisor:
             alive = [child for child in alive if child.poll() is None]
         for job_id in list(self.children):
             try:
-                self._ended(job_id, INTERRUPTED, INTERRUPTED_MESSAGE)
+                self._ended(job_id, INTERRUPTED, self.stop_message)
             except Exception:
                 log.exception("cannot record that job %s was interrupted", job_id)
 
@@ -211,12 +231,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m deepserve.jobs.supervisor")
     parser.add_argument("models", nargs="+", metavar="MODEL", help="models whose jobs to run")
     parser.add_argument("--max-jobs", type=int, default=1)
+    parser.add_argument("--max-async-predictions", type=int, default=slots.MAX_ASYNC_PREDICTIONS)
     parsed = options(parser, argv)
     os.environ[DATA_DIR_VARIABLE] = str(parsed.data_dir)  # inherited by the jobs (model_dir, ...)
     Supervisor(
         JobStore(parsed.data_dir, database_url()),
         parsed.models,
         max_jobs=parsed.max_jobs,
+        max_predictions=parsed.max_async_predictions,
         retention_days=parsed.retention_days,
         heartbeat_timeout=parsed.heartbeat_timeout,
         parent_pid=parsed.parent_pid,
