@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
-from servers import RunningServer, run_cli
+from servers import DEEPSERVE, RunningServer, run_cli
 
 TOKEN = "remote-cli-token"
 
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     running = RunningServer(
-        "--model", "iris", "--model", "media", "--model", "trainer", "--token", TOKEN,
+        "--model", "iris", "--model", "media", "--model", "trainer", "--model", "stream",
+        "--token", TOKEN,
         log_dir=tmp_path_factory.mktemp("remote-cli-server"),
         ready_path="/v2/health/ready",
     )  # fmt: skip
@@ -24,11 +26,15 @@ def server(tmp_path_factory):
     running.stop()
 
 
+def environment(server):
+    """The environment of a remote command: DEEPSERVE_URL and DEEPSERVE_TOKEN set."""
+    return {**os.environ, "DEEPSERVE_URL": server.url, "DEEPSERVE_TOKEN": TOKEN}
+
+
 @pytest.fixture
 def remote(server):
     """``deepserve ARGS...`` with DEEPSERVE_URL and DEEPSERVE_TOKEN set for ``server``."""
-    env = {**os.environ, "DEEPSERVE_URL": server.url, "DEEPSERVE_TOKEN": TOKEN}
-    return lambda *args: run_cli(*args, env=env)
+    return lambda *args: run_cli(*args, env=environment(server))
 
 
 IRIS = ("--sepal-length", "5.1", "--sepal_width", "3.5", "--petal-length", "1.4")
@@ -82,10 +88,10 @@ def test_list_on_a_server(remote):
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split() == ["NAME", "DESCRIPTION"]
     assert [line.split()[0] for line in table.stdout.splitlines()[1:]] == [
-        "iris", "media", "trainer",
+        "iris", "media", "stream", "trainer",
     ]  # fmt: skip
     assert {model["id"] for model in json.loads(remote("list", "--json").stdout)} == {
-        "iris", "media", "trainer",
+        "iris", "media", "stream", "trainer",
     }  # fmt: skip
 
 
@@ -111,3 +117,42 @@ def test_train_help_and_cancel(remote):
     cancelled = remote("jobs", "trainer", job["id"], "--cancel", "--wait")
     assert cancelled.returncode == 1
     assert json.loads(cancelled.stderr)["status"] == "cancelled"
+
+
+NDJSON = ("--media-type", "application/x-ndjson")
+
+
+def test_a_stream_is_printed_one_json_line_per_item_as_items_arrive(server, tmp_path):
+    gate = tmp_path / "gate"  # the model waits for it before its second item
+    command = [str(DEEPSERVE), "predict", "stream", "--count", "3", "--gate", str(gate), *NDJSON]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(server)
+    ) as process:
+        assert json.loads(process.stdout.readline()) == {"index": 0, "text": "item 0"}
+        gate.touch()
+        rest = process.stdout.read().decode().splitlines()
+        assert process.wait(60) == 0, process.stderr.read()
+    assert [json.loads(line) for line in rest] == [
+        {"index": 1, "text": "item 1"},
+        {"index": 2, "text": "item 2"},
+    ]
+
+
+def test_a_stream_failing_midway_exits_1_after_the_items_it_gave(remote, tmp_path):
+    result = remote("predict", "stream", "--count", "3", "--fail-at", "1", *NDJSON)
+    assert result.returncode == 1
+    assert result.stdout == '{"index": 0, "text": "item 0"}\n'
+    assert "the model broke at item 1" in json.loads(result.stderr)["message"]
+    collected = remote("predict", "stream", "--count", "2")  # JSON: the items collected
+    assert json.loads(collected.stdout)["predictions"] == [
+        {"index": 0, "text": "item 0"},
+        {"index": 1, "text": "item 1"},
+    ]
+    out = tmp_path / "items.ndjson"
+    assert (
+        remote("predict", "stream", "--count", "2", *NDJSON, "--output-file", str(out)).stdout == ""
+    )
+    assert out.read_text().splitlines() == [
+        '{"index": 0, "text": "item 0"}',
+        '{"index": 1, "text": "item 1"}',
+    ]

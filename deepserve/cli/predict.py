@@ -7,7 +7,7 @@ import contextlib
 import mimetypes
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import click
 from webargs.multidictproxy import MultiDictProxy
@@ -61,9 +61,9 @@ def predict(ctx, model, media_type, output_file, no_warm, no_deepaas, url, token
     path/to/file.py:Class or module:attr); with --url, on that server. `deepserve predict
     MODEL --help` lists the model's arguments. File arguments take a path. Prints the JSON
     result (or writes it to --output-file); other media types need --output-file. Exits 2 on
-    bad arguments, 1 when the model fails. Offline, a streaming model's items are collected in
-    the JSON result, or with --media-type application/x-ndjson printed one JSON line each as
-    they come.
+    bad arguments, 1 when the model fails. A streaming model's items are collected in the JSON
+    result, or with --media-type application/x-ndjson printed one JSON line each as they come
+    (offline and with --url).
     """
     arguments = model_arguments(ctx, values)
     if url:
@@ -78,6 +78,13 @@ def predict(ctx, model, media_type, output_file, no_warm, no_deepaas, url, token
 
 
 def _remote(client, model: str, arguments: dict, media_type: str, output_file: str | None):
+    if media_type == NDJSON and client.operations[model].predict.streams:
+        try:
+            items = client.predict(model, accept=NDJSON, stream=True, **arguments)
+            _write_lines((dumps(item) for item in items), output_file)
+        except ClientError as error:
+            remote.fail(error)
+        return
     if not is_json(media_type) and output_file is None:
         remote.fail(ClientError(f"{media_type} output needs --output-file", 400))
     try:
@@ -95,10 +102,16 @@ def _stream(record: ModelRecord, items: Iterator, media_type: str, path: str | N
     (``application/x-ndjson``); a failure midway exits with its error."""
     if media_type != NDJSON:
         raise APIError(400, f"{media_type} is for HTTP clients; use --media-type {NDJSON}")
+    with contextlib.closing(items):
+        _write_lines((item_document(record, item) for item in items), path)
+
+
+def _write_lines(lines: Iterable[str], path: str | None) -> None:
+    """Write each of ``lines`` to ``path`` (or stdout) as soon as it comes (NDJSON)."""
     output = open(path, "wb") if path else contextlib.nullcontext(sys.stdout.buffer)  # noqa: SIM115
-    with contextlib.closing(items), output as target:
-        for item in items:
-            target.write(item_document(record, item).encode() + b"\n")
+    with output as target:
+        for line in lines:
+            target.write(line.encode() + b"\n")
             target.flush()
 
 
