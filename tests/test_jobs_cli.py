@@ -14,6 +14,7 @@ def test_run_documents_the_training_options(cli):
     for option, variable in [
         ("--data-dir", "DEEPSERVE_DATA_DIR"),
         ("--max-jobs", "DEEPSERVE_MAX_JOBS"),
+        ("--max-async-predictions", "DEEPSERVE_MAX_ASYNC_PREDICTIONS"),
         ("--max-queued-jobs", "DEEPSERVE_MAX_QUEUED_JOBS"),
         ("--job-retention", "DEEPSERVE_JOB_RETENTION"),
     ]:
@@ -52,7 +53,7 @@ def test_run_and_worker_document_the_scaling_options(cli):
         assert option in run.stdout and variable in run.stdout
     worker = cli("worker", "--help")
     assert worker.returncode == 0
-    for option in ("--model", "--broker", "--database", "--data-dir", "--max-jobs"):
+    for option in ("--model", "--kind", "--broker", "--database", "--data-dir", "--max-jobs"):
         assert option in worker.stdout
 
 

@@ -12,6 +12,7 @@ import socket
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -47,9 +48,11 @@ class Cluster:
         """A ``deepserve run`` serving ``models`` (default: trainer), jobs on Celery."""
         return Replica(self._run_server("--jobs", "celery", *_models(models), *self.shared()))
 
-    def worker(self, *models: str):
-        """A ``deepserve worker`` training ``models`` (default: trainer), one job at a time."""
-        return self._start_worker(*_models(models), *self.shared())
+    def worker(self, *models: str, kind: str | None = None):
+        """A ``deepserve worker`` running the jobs of ``models`` (default: trainer), of one
+        ``kind`` if given, one job at a time."""
+        kinds = ["--kind", kind] if kind else []
+        return self._start_worker(*_models(models), *kinds, *self.shared())
 
 
 def _models(names: tuple[str, ...]) -> list[str]:
@@ -145,8 +148,8 @@ def test_a_worker_killed_mid_job_leaves_the_job_interrupted(cluster, wait, gone)
     ), interrupted["error"]
     assert not (cluster.data_dir / "jobs" / job_id / "files").exists()
     no_worker = (
-        "No Celery worker runs the jobs of model 'trainer' (none was seen in the last 5 s): the "
-        "job waits until one starts (deepserve worker --model trainer)."
+        "No Celery worker runs the training jobs of model 'trainer' (none was seen in the last "
+        "5 s): the job waits until one starts (deepserve worker --model trainer --kind train)."
     )
     wait(lambda: a.get(waiting)["message"] == no_worker)
 
@@ -193,11 +196,33 @@ def test_jobs_go_to_the_workers_of_their_model(cluster, wait):
     assert a.finished(wait, trainer)["status"] == "done"
     assert a.get(iris, "iris")["status"] == "queued"  # no worker trains iris yet
     assert a.get(iris, "iris")["message"].startswith(
-        "No Celery worker runs the jobs of model 'iris'"
+        "No Celery worker runs the training jobs of model 'iris'"
     )
     cluster.worker("iris")
     done = a.finished(wait, iris, "iris")
     assert done["status"] == "done", done
+
+
+def test_a_prediction_worker_runs_predictions_while_a_training_runs(cluster, wait):
+    a = cluster.replica()
+    cluster.worker(kind="train")
+    training = a.submit(mode="sleep", seconds="60")
+    a.training_pid(wait, training)
+    predict = f"{a.server.url}/v2/models/trainer/predict/"
+    response = requests.post(predict, headers={"Prefer": "respond-async"}, timeout=30)
+    assert response.status_code == 202, response.text
+    prediction = urljoin(predict, response.headers["Location"])
+    assert requests.get(prediction, timeout=10).json()["message"] == (
+        "No Celery worker runs the asynchronous predictions of model 'trainer' (none was seen "
+        "in the last 5 s): the job waits until one starts (deepserve worker --model trainer "
+        "--kind predict)."
+    )
+    cluster.worker(kind="predict")
+    done = wait(
+        lambda: (job := requests.get(prediction, timeout=10).json())["status"] in FINISHED and job
+    )
+    assert done["status"] == "done", done
+    assert a.get(training)["status"] == "running"
 
 
 def test_an_unreachable_broker_is_a_503_and_leaves_no_job(discovery, tmp_path, postgres):

@@ -518,11 +518,12 @@ def test_count_running_counts_by_owner_and_kind(store):
 
 
 def test_workers_announce_themselves_and_withdraw(store):
-    store.announce_worker("w1", ["m", "n"], 2)
-    store.announce_worker("w2", ["n"], 1)
-    store.announce_worker("w1", ["m", "n"], 3)  # again: a heartbeat
-    assert store.live_workers("n", time.time() - 5) == {"w1": 3, "w2": 1}
-    assert store.live_workers("m", time.time() - 5) == {"w1": 3}
-    assert store.live_workers("m", time.time() + 1) == {}  # none announced since
+    store.announce_worker("w1", ["m", "n"], [TRAIN, PREDICT], 2)
+    store.announce_worker("w2", ["n"], [PREDICT], 1)
+    store.announce_worker("w1", ["m", "n"], [TRAIN, PREDICT], 3)  # again: a heartbeat
+    assert store.live_workers("n", PREDICT, time.time() - 5) == {"w1": 3, "w2": 1}
+    assert store.live_workers("n", TRAIN, time.time() - 5) == {"w1": 3}
+    assert store.live_workers("m", PREDICT, time.time() - 5) == {"w1": 3}
+    assert store.live_workers("m", TRAIN, time.time() + 1) == {}  # none announced since
     store.withdraw_worker("w1")
-    assert store.live_workers("n", time.time() - 5) == {"w2": 1}
+    assert store.live_workers("n", PREDICT, time.time() - 5) == {"w2": 1}

@@ -8,6 +8,7 @@ import logging.config
 import click
 
 from ..extras import MissingExtra
+from ..jobs.store import KINDS
 from ..loading import discover
 from ..logs import logging_config
 from .jobsetup import initialise, job_environment, job_store
@@ -32,8 +33,18 @@ from .options import (
     "models",
     multiple=True,
     metavar="NAME",
-    help="Run only this model's jobs, from its queue deepserve.NAME (repeatable; the "
-    "variable takes space-separated names). Default: every installed model.",
+    help="Run only this model's jobs, from its queues deepserve.NAME and "
+    "deepserve.NAME.predictions (repeatable; the variable takes space-separated names). "
+    "Default: every installed model.",
+)
+@option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(KINDS),
+    help="Run only the jobs of this kind: train (trainings, from the queues deepserve.NAME) or "
+    "predict (asynchronous predictions, from deepserve.NAME.predictions); repeatable. A worker "
+    "of its own for predict keeps them from waiting behind long trainings. Default: both.",
 )
 @deepaas_option
 @broker_option
@@ -48,6 +59,7 @@ from .options import (
 @log_format_option
 def worker(
     models,
+    kinds,
     no_deepaas,
     broker,
     database,
@@ -70,7 +82,7 @@ def worker(
 
         store = job_store(database)
         worker = Worker(
-            store, broker, list(inventory.served), max_jobs=max_jobs,
+            store, broker, list(inventory.served), max_jobs=max_jobs, kinds=kinds or KINDS,
             heartbeat_timeout=heartbeat_timeout, log_level=log_level,
         )  # fmt: skip
     except (ValueError, MissingExtra) as error:

@@ -3,8 +3,11 @@ celery`` queues them (:class:`CeleryBackend`), ``deepserve worker`` runs them (:
 
 A job of either kind is one Celery task, ``deepserve.train`` (its name kept from when jobs only
 trained, so that queued tasks survive an upgrade), whose only argument is the job id (its task
-id is the job id too). Each model has its own queue, ``deepserve.<model>``, so that a worker
-consumes only the jobs of the models it trains (``deepserve worker --model``). The job record
+id is the job id too). Each model has its own queues, ``deepserve.<model>`` for its trainings
+and ``deepserve.<model>.predictions`` for its asynchronous predictions, so that a worker
+consumes only the jobs of the models (``deepserve worker --model``) and of the kinds
+(``--kind``) it runs: a worker of its own keeps predictions from waiting behind a long
+training. The job record
 stays the truth: a worker claims the job in the record (queued → running) before running it,
 so a task delivered twice, late, or for a cancelled job does nothing.
 
@@ -40,22 +43,24 @@ from .backend import JobBackend
 from .helper import HelperProcess
 from .maintenance import REAP_INTERVAL, Maintenance
 from .process import JobProcess
-from .store import ERROR, INTERRUPTED, QUEUED, Job, JobStore
+from .store import ERROR, INTERRUPTED, KINDS, PREDICT, QUEUED, TRAIN, Job, JobStore
 
 log = logging.getLogger("deepserve")
 
 TASK = "deepserve.train"
 #: Seconds between two heartbeats of a running job (and checks that it is still running).
 BEAT_INTERVAL = 1.0
+#: What the jobs of each kind are called, in messages.
+KIND_NOUNS = {TRAIN: "training jobs", PREDICT: "asynchronous predictions"}
 #: Seconds between two announcements of a worker (see :meth:`Worker.announce`): well within the
 #: heartbeat timeout (at least 5 s), after which the servers take it for gone.
 ANNOUNCE_INTERVAL = 2.0
 WORKER_STOPPED_MESSAGE = "The worker stopped while the job was running."
 
 
-def queue_name(model: str) -> str:
-    """The Celery queue of a model's jobs."""
-    return f"deepserve.{model}"
+def queue_name(model: str, kind: str = TRAIN) -> str:
+    """The Celery queue of a model's jobs of ``kind``."""
+    return f"deepserve.{model}" if kind == TRAIN else f"deepserve.{model}.predictions"
 
 
 def celery_app(broker: str):
@@ -83,7 +88,8 @@ class CeleryBackend(JobBackend):
         self.app = celery_app(broker)
 
     def submit(self, job: Job) -> None:
-        self.app.send_task(TASK, args=[job.id], task_id=job.id, queue=queue_name(job.model))
+        queue = queue_name(job.model, job.kind)
+        self.app.send_task(TASK, args=[job.id], task_id=job.id, queue=queue)
 
     def cancel(self, job_id: str) -> str | None:
         # A running job's worker sees the record change at its next heartbeat and stops it.
@@ -99,12 +105,12 @@ class CeleryBackend(JobBackend):
         """Queued jobs wait while no worker of ``model`` announced itself lately (see
         :meth:`Worker.announce`), or while those that did have all their slots taken."""
         timeout = self.heartbeat_timeout
-        live = self.store.live_workers(model, time.time() - timeout)
+        live = self.store.live_workers(model, kind, time.time() - timeout)
         if not live:
             return (
-                f"No Celery worker runs the jobs of model '{model}' (none was seen in the last "
-                f"{timeout:g} s): the job waits until one starts (deepserve worker --model "
-                f"{model})."
+                f"No Celery worker runs the {KIND_NOUNS[kind]} of model '{model}' (none was seen "
+                f"in the last {timeout:g} s): the job waits until one starts (deepserve worker "
+                f"--model {model} --kind {kind})."
             )
         busy, total = self.store.count_running(list(live)), sum(live.values())
         if busy < total:
@@ -120,8 +126,8 @@ class CeleryBackend(JobBackend):
 
 
 class Worker:
-    """A Celery worker running the jobs of ``models`` (from their queues), up to ``max_jobs``
-    at a time. It also interrupts running jobs that lost their worker (see
+    """A Celery worker running the jobs of ``models`` of ``kinds`` (from their queues), up to
+    ``max_jobs`` at a time. It also interrupts running jobs that lost their worker (see
     :mod:`.maintenance`); pruning old jobs is left to the servers."""
 
     def __init__(
@@ -131,11 +137,13 @@ class Worker:
         models: Sequence[str],
         *,
         max_jobs: int = 1,
+        kinds: Sequence[str] = KINDS,
         heartbeat_timeout: float,
         log_level: str = "info",
     ) -> None:
         self.store = store
         self.models = list(models)
+        self.kinds = list(kinds)
         self.max_jobs = max_jobs
         self.log_level = log_level
         self.name = f"deepserve.{os.getpid()}@{socket.gethostname()}"
@@ -158,13 +166,17 @@ class Worker:
                 "worker",
                 "--pool=threads",
                 f"--concurrency={self.max_jobs}",
-                f"--queues={','.join(queue_name(model) for model in self.models)}",
+                f"--queues={','.join(self.queues())}",
                 f"--hostname={self.name}",
                 f"--loglevel={self.log_level.upper()}",
                 "--without-gossip",  # no chatter between workers: the records coordinate
                 "--without-mingle",
             ]
         )
+
+    def queues(self) -> list[str]:
+        """The Celery queues this worker consumes."""
+        return [queue_name(model, kind) for model in self.models for kind in self.kinds]
 
     def run_job(self, task, job_id: str) -> None:
         """The task: claim job ``job_id``, run its process to the end, record how it ended.
@@ -230,6 +242,6 @@ class Worker:
         """Tell the servers that this worker runs (and which models, how many jobs at once),
         so that a queued job can say why it waits."""
         try:
-            self.store.announce_worker(self.name, self.models, self.max_jobs)
+            self.store.announce_worker(self.name, self.models, self.kinds, self.max_jobs)
         except Exception as error:  # the database is away: the heartbeats say so too
             log.warning("cannot announce the worker: %s", error)

@@ -91,6 +91,7 @@ workers = sa.Table(
     metadata,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("models", sa.Text, nullable=False),
+    sa.Column("kinds", sa.Text, nullable=False),
     sa.Column("slots", sa.Integer, nullable=False),
     sa.Column("heartbeat", sa.Double, nullable=False),
 )
@@ -431,16 +432,23 @@ class JobStore:
 
     # -- Celery workers ------------------------------------------------------------------
 
-    def announce_worker(self, name: str, models: Sequence[str], slots: int) -> None:
-        """Record that Celery worker ``name`` runs up to ``slots`` jobs of ``models`` (call it
-        again, as a heartbeat, while it runs); forget workers silent for a day."""
+    def announce_worker(
+        self, name: str, models: Sequence[str], kinds: Sequence[str], slots: int
+    ) -> None:
+        """Record that Celery worker ``name`` runs up to ``slots`` jobs of ``models`` and
+        ``kinds`` (call it again, as a heartbeat, while it runs); forget workers silent for a
+        day."""
         now = time.time()
         with self._write() as connection:
             connection.execute(workers.delete().where(workers.c.heartbeat < now - 86400))
             connection.execute(workers.delete().where(workers.c.name == name))
             connection.execute(
                 workers.insert().values(
-                    name=name, models=dumps(list(models)), slots=slots, heartbeat=now
+                    name=name,
+                    models=dumps(list(models)),
+                    kinds=dumps(list(kinds)),
+                    slots=slots,
+                    heartbeat=now,
                 )
             )
 
@@ -449,15 +457,18 @@ class JobStore:
         with self._write() as connection:
             connection.execute(workers.delete().where(workers.c.name == name))
 
-    def live_workers(self, model: str, beaten_after: float) -> dict[str, int]:
-        """The Celery workers running ``model``'s jobs that announced themselves after
-        ``beaten_after``, and their job slots."""
-        query = sa.select(workers.c.name, workers.c.models, workers.c.slots).where(
-            workers.c.heartbeat > beaten_after
-        )
+    def live_workers(self, model: str, kind: str, beaten_after: float) -> dict[str, int]:
+        """The Celery workers running ``model``'s jobs of ``kind`` that announced themselves
+        after ``beaten_after``, and their job slots."""
+        columns = (workers.c.name, workers.c.models, workers.c.kinds, workers.c.slots)
+        query = sa.select(*columns).where(workers.c.heartbeat > beaten_after)
         with self._read() as connection:
             rows = connection.execute(query).all()
-        return {name: slots for name, models, slots in rows if model in json.loads(models)}
+        return {
+            name: slots
+            for name, models, kinds, slots in rows
+            if model in json.loads(models) and kind in json.loads(kinds)
+        }
 
     def delete(self, job_id: str) -> bool:
         """Remove a finished job's record and directory; active jobs are kept."""
