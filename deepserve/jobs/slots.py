@@ -19,7 +19,10 @@ MAX_ASYNC_PREDICTIONS = 1
 NOUNS = {
     (TRAIN,): ("training job", "training jobs"),
     (PREDICT,): ("asynchronous prediction", "asynchronous predictions"),
-    KINDS: ("job (training, asynchronous prediction)", "jobs (trainings, async predictions)"),
+    KINDS: (
+        "job (training or asynchronous prediction)",
+        "jobs (trainings, asynchronous predictions)",
+    ),
 }
 
 
