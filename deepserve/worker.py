@@ -8,7 +8,8 @@
   does not arrive within ``--body-timeout`` is answered ``408`` from the loop and closed. A
   larger body (or a chunked one, or one sent after ``Expect: 100-continue``) is read by the
   thread with a socket timeout of ``--body-timeout`` between two reads: ``408`` too (and a
-  body with bad framing, a ``400``, not an application error).
+  body with bad framing, a ``400``, not an application error). A client that reads nothing of
+  its answer for ``--body-timeout`` seconds is disconnected, and its thread freed.
 - **Request line.** gunicorn's own limit is at most 8190 bytes; ``--max-request-line`` is
   enforced by the loop instead (``414``), so that arguments fit in a query string.
 - **JSON errors.** gunicorn's own answers (bad framing, ``414``, ``431``, an error outside the
@@ -425,7 +426,16 @@ class ThreadWorker(gthread.ThreadWorker):
         conn.sock.hold_next()
         if req.body is not None:  # nothing of it is read yet
             req.body = RequestBody(req.body.reader, self.limits.body_timeout)
-        return super().handle_request(req, conn)
+        try:
+            return super().handle_request(req, conn)
+        except TimeoutError:  # a write: the client does not read its answer
+            self.log.warning(
+                "Closed the connection from %s: it read nothing of its answer for %g s "
+                "(--body-timeout)",
+                conn.client[0] if conn.client else "?",
+                self.limits.body_timeout,
+            )
+            return False
 
     def _keepalive_after(self, conn, keepalive) -> bool:
         """gunicorn drains an unread body before reusing the connection; when the rest of the

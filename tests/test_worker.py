@@ -206,6 +206,22 @@ def test_stalled_bodies_neither_freeze_the_server_nor_hold_a_thread(run_server):
 
 
 @pytest.mark.e2e
+def test_a_client_that_reads_nothing_of_its_answer_is_disconnected(run_server, wait):
+    server = run_server(
+        "--model", "echo", "--no-deepaas", "--workers", "1", "--threads", "1",
+        "--body-timeout", "1",
+    )  # fmt: skip
+    body = b"count=10&text=" + b"x" * 4_000_000  # a 40 MB answer: more than sockets buffer
+    head = PREDICT + b"Content-Type: application/x-www-form-urlencoded\r\n"
+    with socket.create_connection(_address(server.url)) as sock:
+        sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        wait(lambda: "read nothing of its answer for 1 s" in server.output(), timeout=30)
+        answer = requests.post(server.url + "/v2/models/echo/predict/?text=a", timeout=5)
+        assert answer.json()["text"] == "a"  # its only thread is free again
+    assert "Socket error" not in server.output() and "[ERROR]" not in server.output()
+
+
+@pytest.mark.e2e
 def test_gunicorn_refusals_are_json(run_server):
     server = run_server("--model", "echo", "--no-warm", "--max-request-line", "20K")
     cases = {
