@@ -95,7 +95,7 @@ class Server(BaseApplication):
         """In a worker that stops: answer the predictions still queued for a batch."""
         if getattr(worker, "wsgi", None) is None:  # it never loaded the app
             return
-        for record in worker.wsgi.extensions["deepserve"]["models"].values():
+        for record in self.wsgi().extensions["deepserve"]["models"].values():
             record.close()
 
     def worker_exited(self, arbiter, worker) -> None:

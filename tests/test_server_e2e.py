@@ -29,6 +29,7 @@ def test_serves_models_with_two_workers_and_shuts_down_cleanly(run_server):
     warmed = set(re.findall(r"warming model 'slow' in worker (\d+)", server.output()))
     assert len(warmed) == 2  # once in each serving process
     assert "Control socket" not in server.output()  # gunicorn's one per user: not taken
+    assert "Traceback" not in server.output()  # the workers' exit hooks included
 
 
 def test_models_are_loaded_once_before_the_workers_fork(run_server):
