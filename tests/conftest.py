@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from servers import DEEPSERVE, RunningServer, free_port, run_cli
 from services import Postgres, Redis, postgres_bin
 
 from deepserve.api import create_app
+from deepserve.jobs.backend import JobBackend, LocalBackend
+from deepserve.jobs.backends import open_backend
+from deepserve.jobs.store import RUNNING, JobStore
 from deepserve.loading import discover
 from deepserve.paths import DATA_DIR_VARIABLE
 
@@ -80,15 +84,17 @@ def cli():
     return run_cli
 
 
-def wait_until(condition, timeout: float = 30, interval: float = 0.05):
-    """Poll ``condition()`` until it returns something truthy, and return that; fail after
-    ``timeout`` seconds."""
+def wait_until(condition, timeout: float = 30, interval: float = 0.05, fail: bool = True):
+    """Poll ``condition()`` until it returns something truthy, and return that; after
+    ``timeout`` seconds, fail (or, without ``fail``, return the last value)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
+            if not fail:
+                return value
             pytest.fail(f"condition not met after {timeout}s: {condition}")
         time.sleep(interval)
 
@@ -162,25 +168,131 @@ def _answers(url: str) -> bool:
         return False
 
 
+class JobRunners:
+    """Job runners outside a server, started by a test or a module: job supervisors
+    (``python -m deepserve.jobs.supervisor ARGS...``) and Celery workers (``deepserve worker
+    ARGS...``). :meth:`stop` stops them all, and their jobs with them."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
+        self._groups: set[int] = set()  # the processes that lead a process group
+
+    def supervisor(self, *args: str) -> subprocess.Popen:
+        """Start a supervisor."""
+        command = [sys.executable, "-m", "deepserve.jobs.supervisor", *args]
+        self.processes.append(subprocess.Popen(command))
+        return self.processes[-1]
+
+    def worker(self, *args: str) -> subprocess.Popen:
+        """Start a Celery worker, in a process group of its own (its jobs' processes)."""
+        log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115
+        command = [str(DEEPSERVE), "worker", "--log-level", "warning", *args]
+        self.processes.append(
+            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
+        log.close()  # the worker has its own copy
+        self._groups.add(self.processes[-1].pid)
+        return self.processes[-1]
+
+    def stop(self) -> None:
+        """Stop every runner (SIGTERM, then SIGKILL after 15 s, a worker's group with it)."""
+        for process in self.processes:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(15)
+            if process.pid in self._groups:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # its jobs end when it dies
+            elif process.returncode is None:
+                process.kill()
+            process.wait()
+
+
 @pytest.fixture
-def start_supervisor():
+def job_runners(tmp_path_factory):
+    """:class:`JobRunners` stopped at the end of the test."""
+    runners = JobRunners(tmp_path_factory.mktemp("worker-logs"))
+    yield runners
+    runners.stop()
+
+
+@pytest.fixture
+def start_supervisor(job_runners):
     """Start ``python -m deepserve.jobs.supervisor ARGS...`` processes (job runners outside a
     server); each is stopped (and its jobs with it) at the end of the test."""
-    processes: list[subprocess.Popen] = []
+    return job_runners.supervisor
 
-    def start(*args: str) -> subprocess.Popen:
-        command = [sys.executable, "-m", "deepserve.jobs.supervisor", *args]
-        processes.append(subprocess.Popen(command))
-        return processes[-1]
 
-    yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+class SharedJobs:
+    """One job runner of ``models`` for every test of a module, running jobs one at a time on
+    one data directory: a local supervisor with SQLite records (``broker`` None), or a Celery
+    worker (Redis broker) with PostgreSQL records. Starting a runner costs more than most of
+    these tests; :meth:`clear` gives the next test a runner without jobs instead."""
+
+    def __init__(
+        self,
+        runners: JobRunners,
+        data_dir: Path,
+        models: Sequence[str],
+        database: str | None = None,
+        broker: str | None = None,
+    ) -> None:
+        self.data_dir, self.models, self.database, self.broker = data_dir, models, database, broker
+        if broker is None:
+            runners.supervisor("--data-dir", str(data_dir), *models)
+        else:
+            runners.worker(
+                *[arg for model in models for arg in ("--model", model)],
+                "--broker", broker, "--database", database, "--data-dir", str(data_dir),
+            )  # fmt: skip
+
+    def backend(self) -> JobBackend:
+        """A backend of the runner's jobs (its store closed by :meth:`clear`)."""
+        store = JobStore(self.data_dir, self.database)
+        if self.broker is None:
+            return LocalBackend(store)
+        return open_backend("celery", store, broker=self.broker)
+
+    def clear(self, backend: JobBackend) -> None:
+        """Cancel every job, wait until no job process is left, and remove every record and
+        job directory: as a fresh data directory to the next test."""
+        store = backend.store
+        jobs = [job for model in self.models for job in store.list(model, limit=100_000)]
+        running = [job.id for job in jobs if job.active and backend.cancel(job.id) == RUNNING]
+        for job_id in running:
+            # a job claimed a moment ago gets its process (and pid) before it is stopped
+            pid = wait_until(lambda job_id=job_id: store.get(job_id).pid, timeout=5, fail=False)
+            if pid:
+                wait_until(lambda pid=pid: process_gone(pid), timeout=15)
+        if running:
+            time.sleep(0.2)  # the runner has noticed the end of the jobs it ran
+        for job in jobs:
+            store.delete(job.id)
+        store.close()
+
+
+@pytest.fixture(scope="module", params=["local+sqlite", "celery+postgresql"])
+def shared_jobs(request, tmp_path_factory):
+    """:class:`SharedJobs` of the test module's ``RUNNER_MODELS``, for each kind of runner."""
+    runners = JobRunners(tmp_path_factory.mktemp("worker-logs"))
+    data_dir = tmp_path_factory.mktemp("jobs") / "data"
+    services = {}
+    if request.param == "celery+postgresql":
+        services["database"] = request.getfixturevalue("postgres").new_database()
+        services["broker"] = request.getfixturevalue("redis").url()
+    try:
+        yield SharedJobs(runners, data_dir, request.module.RUNNER_MODELS, **services)
+    finally:
+        runners.stop()
+
+
+@pytest.fixture
+def jobs_backend(shared_jobs) -> JobBackend:
+    """A backend of :func:`shared_jobs`; the test's jobs are removed after it."""
+    backend = shared_jobs.backend()
+    yield backend
+    shared_jobs.clear(backend)
 
 
 @pytest.fixture(scope="session")
@@ -208,29 +320,10 @@ def redis():
 
 
 @pytest.fixture
-def start_worker(tmp_path_factory):
+def start_worker(job_runners):
     """Start ``deepserve worker ARGS...`` processes (Celery workers); each is stopped at the
     end of the test, and its job processes with it."""
-    workers: list[subprocess.Popen] = []
-    log_dir = tmp_path_factory.mktemp("worker-logs")
-
-    def start(*args: str) -> subprocess.Popen:
-        log = open(log_dir / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115
-        command = [str(DEEPSERVE), "worker", "--log-level", "warning", *args]
-        workers.append(
-            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
-        log.close()  # the worker has its own copy
-        return workers[-1]
-
-    yield start
-    for worker in workers:
-        worker.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            worker.wait(15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)  # its jobs end themselves when it dies
-        worker.wait()
+    return job_runners.worker
 
 
 def pytest_report_header(config):

@@ -13,36 +13,19 @@ import pytest
 from openapi_spec_validator import validate
 
 from deepserve.api import create_app
-from deepserve.jobs.backend import JobBackend, LocalBackend
-from deepserve.jobs.backends import open_backend
-from deepserve.jobs.store import FINISHED, JobStore
+from deepserve.jobs.store import FINISHED
 
 TRAIN = "/v2/models/trainer/train/"
 SOME_ID = "0" * 32
 
 
+#: The models of the job runner shared by this module's tests (conftest.py's ``shared_jobs``).
+RUNNER_MODELS = ("trainer",)
+
+
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture(params=["local+sqlite", "celery+postgresql"])
-def jobs_backend(request, data_dir) -> JobBackend:
-    """What runs the jobs, one at a time, on a fresh data directory: a local supervisor with
-    SQLite records, or a Celery worker (Redis broker) with PostgreSQL records."""
-    if request.param == "local+sqlite":
-        request.getfixturevalue("start_supervisor")("--data-dir", str(data_dir), "trainer")
-        backend = LocalBackend(JobStore(data_dir))
-    else:
-        database = request.getfixturevalue("postgres").new_database()
-        broker = request.getfixturevalue("redis").url()
-        request.getfixturevalue("start_worker")(
-            "--model", "trainer", "--broker", broker, "--database", database,
-            "--data-dir", str(data_dir),
-        )  # fmt: skip
-        backend = open_backend("celery", JobStore(data_dir, database), broker=broker)
-    yield backend
-    backend.store.close()
+def data_dir(shared_jobs) -> Path:
+    return shared_jobs.data_dir
 
 
 @pytest.fixture

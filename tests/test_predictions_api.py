@@ -13,9 +13,7 @@ from openapi_spec_validator import validate
 
 from deepserve.api import create_app
 from deepserve.api.predictions import prefers_async
-from deepserve.jobs.backend import JobBackend, LocalBackend
-from deepserve.jobs.backends import open_backend
-from deepserve.jobs.store import FINISHED, JobStore
+from deepserve.jobs.store import FINISHED
 from deepserve.settings import Settings
 
 MODELS = ("longrun", "media", "files", "trainer", "tallied")
@@ -27,27 +25,13 @@ def url(model: str, rest: str = "") -> str:
     return f"/v2/models/{model}/predictions/{rest}"
 
 
+#: The models of the job runner shared by this module's tests (conftest.py's ``shared_jobs``).
+RUNNER_MODELS = MODELS
+
+
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture(params=["local+sqlite", "celery+postgresql"])
-def jobs_backend(request, data_dir) -> JobBackend:
-    """What runs the jobs, one at a time, on a fresh data directory."""
-    if request.param == "local+sqlite":
-        request.getfixturevalue("start_supervisor")("--data-dir", str(data_dir), *MODELS)
-        backend = LocalBackend(JobStore(data_dir))
-    else:
-        database = request.getfixturevalue("postgres").new_database()
-        broker = request.getfixturevalue("redis").url()
-        models = [arg for model in MODELS for arg in ("--model", model)]
-        request.getfixturevalue("start_worker")(
-            *models, "--broker", broker, "--database", database, "--data-dir", str(data_dir)
-        )
-        backend = open_backend("celery", JobStore(data_dir, database), broker=broker)
-    yield backend
-    backend.store.close()
+def data_dir(shared_jobs) -> Path:
+    return shared_jobs.data_dir
 
 
 @pytest.fixture
