@@ -44,11 +44,13 @@ import time
 from functools import partial
 from http import HTTPStatus
 
+import gunicorn.reloader
 from gunicorn import util
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.errors import ParseException
 from gunicorn.workers import gthread
 
+from . import reloading
 from .api.hardening import API_HEADERS
 from .errors import APIError
 
@@ -206,8 +208,11 @@ class ThreadWorker(gthread.ThreadWorker):
         super().init_process()
 
     def load_wsgi(self) -> None:
-        """Load the application, wrapped to note when each answer starts."""
+        """Load the application, wrapped to note when each answer starts (and, with --reload,
+        have the files' times noted before the worker serves)."""
         super().load_wsgi()
+        if type(self.reloader) is gunicorn.reloader.Reloader:  # started next, by gunicorn
+            self.reloader = reloading.Reloader(self.reloader)
         app, local = self.wsgi, self.local
 
         def noting_the_answer(environ, start_response):
