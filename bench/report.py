@@ -264,10 +264,11 @@ class Report:
             "p50 ms",
             "p99 ms",
             "CPU ms per request",
+            "failed requests",
         ]
         rows = [
             [r.model, r.connections, r.threads, r.row.requests_per_s, r.row.p50_ms, r.row.p99_ms,
-             r.row.cpu_ms]
+             r.row.cpu_ms, r.row.errors]
             for r in results
         ]  # fmt: skip
         self.lines += _table(header, rows)

@@ -5,11 +5,11 @@ process (started by the first submission) takes what is queued and calls the mod
 to ``max_size`` requests. A batch leaves the queue when
 
 - it is full (``max_size`` requests), or
-- no other request for the model is on its way (announced by :meth:`Batcher.arriving` and not
-  queued yet): an idle server never waits for company, or
+- no other request for the model is on its way (announced by :func:`expect` when the worker has
+  read it, or by :meth:`Batcher.arriving`, and not queued yet): an idle server never waits for
+  company, or
 - its oldest request has waited ``max_wait_ms``; or, when requests queued while the last batch
-  ran (a busy server, with more requests still in the worker where they cannot be announced
-  yet), once ``max_wait_ms`` have passed since the model became free.
+  ran (a busy server), once ``max_wait_ms`` have passed since the model became free.
 
 While the model computes, new requests queue up, so under load batches grow by themselves.
 
@@ -113,6 +113,20 @@ class _Item:
 
 
 _batchers: weakref.WeakSet[Batcher] = weakref.WeakSet()
+_named: weakref.WeakValueDictionary[str, Batcher] = weakref.WeakValueDictionary()
+
+
+def expect(name: str) -> Batcher | None:
+    """Count a prediction request for model ``name`` as on its way from the moment the server
+    has read it (before a thread parses it); returns the model's batcher, whose
+    :meth:`~Batcher.arriving` with ``announced=True`` must then wrap the request's handling.
+    None (and nothing counted) when the model does not batch."""
+    batcher = _named.get(name)
+    if batcher is None or batcher.policy.max_size <= 1:
+        return None
+    with batcher._condition:
+        batcher._arriving += 1
+    return batcher
 
 
 class Batcher:
@@ -135,6 +149,7 @@ class Batcher:
         self.observer: BatchObserver = observer or _Unobserved()
         self._reset()
         _batchers.add(self)
+        _named[name] = self
 
     def _reset(self) -> None:
         """A fresh queue and no thread (at creation, and in a forked child: threads do not
@@ -147,11 +162,16 @@ class Batcher:
         self._closing = False
 
     @contextmanager
-    def arriving(self) -> Iterator[None]:
+    def arriving(self, announced: bool = False) -> Iterator[None]:
         """Announce a request that will be submitted from inside this block (after its
-        arguments are parsed), so that a batch forming meanwhile waits for it."""
-        with self._condition:
-            self._arriving += 1
+        arguments are parsed), so that a batch forming meanwhile waits for it; ``announced``:
+        :func:`expect` counted it already. Inside a block that announced it, nothing more."""
+        if getattr(self._local, "announced", False):
+            yield
+            return
+        if not announced:
+            with self._condition:
+                self._arriving += 1
         self._local.announced = True
         try:
             yield
@@ -224,8 +244,9 @@ class Batcher:
         policy = self.policy
         with self._condition:
             # Requests that queued while the last batch ran: the server is busy, and more are on
-            # their way that it cannot see yet (still being read by the worker): a batch may wait
-            # for them up to the max wait from now. An idle server sends at once.
+            # their way that it cannot see yet (sent by clients as their answers leave, not read
+            # by the worker yet, whose loop shares the interpreter with the model): a batch may
+            # wait for them up to the max wait from now. An idle server sends at once.
             busy_since = time.monotonic() if busy and self._queue else None
             while True:
                 if self._queue:

@@ -20,6 +20,13 @@
 - **Answers.** An answer's head goes out with the start of its body (gunicorn writes them
   apart: two segments and two wake-ups of the client for a small answer), and every write goes
   out at once (``TCP_NODELAY``: a stream's items are not held back).
+- **Kept-alive connections.** A thread that answered a request answers the client's next one
+  itself when it arrives whole within :data:`NEXT_REQUEST` seconds (and other connections leave
+  a thread free): a client sending one request after another skips the hand-off to the loop and
+  back, which costs more than a small prediction.
+- **Batching.** A prediction for a model that batches counts as on its way
+  (:func:`deepserve.batching.expect`) from the moment the loop (or the thread, above) has read
+  it, so a batch forming waits for it rather than leave without it.
 - **Parent death.** The kernel sends the worker ``SIGTERM`` when the master dies (Linux), so an
   orphaned worker stops taking requests at once and exits once those in flight are answered.
 
@@ -35,6 +42,7 @@ import errno
 import json
 import os
 import re
+import select
 import selectors
 import signal
 import socket
@@ -50,8 +58,9 @@ from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.errors import ParseException
 from gunicorn.workers import gthread
 
-from . import reloading
+from . import batching, reloading
 from .api.hardening import API_HEADERS
+from .api.models import predicted_model
 from .errors import APIError
 
 #: Bytes the event loop takes from a socket per read.
@@ -60,6 +69,9 @@ READ_SIZE = 64 * 1024
 BUFFERED_BODY = 64 * 1024
 #: Seconds a connection just accepted counts as taking a thread, while its request arrives.
 FRESH = 0.05
+#: Seconds a thread waits for a kept-alive client's next request before it hands the connection
+#: back to the event loop.
+NEXT_REQUEST = 0.001
 #: Seconds a rejected connection is drained before it is closed (closing a socket with unread
 #: data would reset the connection, and the client might lose the answer).
 LINGER = 1.0
@@ -167,6 +179,7 @@ class Connection(gthread.TConn):
         self.started = 0.0  # when a thread was asked to answer its request
         self.answering = False  # whether the application started its answer
         self.abandoned = False  # answered 504 by the loop: its thread is stuck
+        self.expected: batching.Batcher | None = None  # a prediction a batch waits for
 
     def init(self) -> None:
         """Prepare the connection for a request (in the thread): hand what the loop received
@@ -286,6 +299,8 @@ class ThreadWorker(gthread.ThreadWorker):
         if complete or len(conn.received) >= self.buffer_limit:
             self._stop_waiting(conn)
             conn.data_ready = True  # gunicorn's thread then reads without waiting
+            model = predicted_model(conn.received)
+            conn.expected = batching.expect(model) if model else None
             self.enqueue_req(conn)
 
     def _stop_waiting(self, conn: Connection) -> None:
@@ -421,10 +436,50 @@ class ThreadWorker(gthread.ThreadWorker):
     # In the threads
 
     def handle(self, conn: Connection):
+        """Answer the connection's request, then the ones it sends next while they come at once
+        (a hand-off to the loop and back costs more than answering a small request)."""
+        keepalive = self._answer(conn)
+        while keepalive and self._next_request_here(conn):
+            self._restart_clock(conn)
+            keepalive = self._answer(conn)
+        return keepalive
+
+    def _answer(self, conn: Connection):
+        expected, conn.expected = conn.expected, None
         try:
-            return super().handle(conn)
+            if expected is None:
+                return super().handle(conn)
+            with expected.arriving(announced=True):  # a batch forming waits for it
+                return super().handle(conn)
         finally:
             conn.sock.send_held()
+
+    def _next_request_here(self, conn: Connection) -> bool:
+        """Whether the client's next request arrives whole within NEXT_REQUEST seconds, while
+        a thread stays free for others."""
+        if not self.alive or len(self.busy) >= self.cfg.threads:
+            return False
+        if conn.parser.unreader.buf.getvalue():  # read ahead: gunicorn takes it from there
+            return False
+        poll = select.poll()
+        poll.register(conn.sock, select.POLLIN)
+        if not poll.poll(NEXT_REQUEST * 1000):
+            return False
+        try:
+            data = conn.sock.recv(READ_SIZE, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            complete = bool(data) and arrived(data, self.limits.max_request_line)
+        except (OSError, APIError):
+            return False  # the loop deals with it
+        if complete:
+            model = predicted_model(data)
+            conn.expected = batching.expect(model) if model else None
+        return complete
+
+    def _restart_clock(self, conn: Connection) -> None:
+        """Time the next request on a connection its thread keeps from now (--timeout)."""
+        del self.busy[conn]
+        conn.started, conn.answering = time.monotonic(), False
+        self.busy[conn] = None
 
     def handle_request(self, req, conn) -> bool:
         self.local.conn = conn

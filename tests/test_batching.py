@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deepserve.api import create_app
 from deepserve.arguments import DeclarationError
-from deepserve.batching import Batcher, BatchPolicy, parse_policy
+from deepserve.batching import Batcher, BatchPolicy, expect, parse_policy
 from deepserve.errors import APIError, ModelError
 from deepserve.loading import discover
 from deepserve.record import ModelRecord
@@ -159,6 +159,44 @@ def test_a_request_that_never_comes_stops_being_awaited():
     for thread in (first, second):
         thread.join(JOIN)
     assert results == {1: (2, 1)}
+
+
+def test_a_request_the_server_has_read_is_awaited_until_submitted_or_dropped():
+    call = Doubler()
+    batcher = Batcher("read", call, BatchPolicy(max_size=8, max_wait_ms=FOREVER_MS))
+    assert expect("read") is batcher  # the worker read a prediction for it
+    assert expect("read") is batcher  # and a second one
+    parsed, dropped = threading.Event(), threading.Event()
+    results = {}
+
+    def submitted():
+        with batcher.arriving(announced=True), batcher.arriving():  # the route nests its own
+            assert parsed.wait(JOIN)
+            results[2] = ask(batcher, 2)
+
+    def rejected():  # a 422: never submitted
+        with batcher.arriving(announced=True):
+            assert dropped.wait(JOIN)
+
+    threads = [threading.Thread(target=submitted), threading.Thread(target=rejected)]
+    for thread in threads:
+        thread.start()
+    first = threading.Thread(target=lambda: results.update({1: ask(batcher, 1)}))
+    first.start()
+    assert call.started.wait(0.2) is False  # the batch waits for both on their way
+    parsed.set()
+    assert call.started.wait(0.2) is False  # and still for the one not submitted yet
+    dropped.set()
+    for thread in (*threads, first):
+        thread.join(JOIN)
+    assert results == {1: (2, 2), 2: (4, 2)}
+    assert call.batches in ([[1, 2]], [[2, 1]])
+
+
+def test_only_models_that_batch_are_expected():
+    batcher = Batcher("single", Doubler(), BatchPolicy(max_size=1))
+    assert expect("single") is None and batcher.policy.max_size == 1
+    assert expect("no such model") is None
 
 
 def test_a_returned_exception_fails_its_request_alone():

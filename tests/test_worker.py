@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import ANY
 
 import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deepserve.api.models import predicted_model
 from deepserve.worker import ClientSocket, RequestLineTooLong, arrived, json_answer
 
 # What the event loop waits for
@@ -47,6 +51,22 @@ def test_a_request_has_arrived(data):
 )
 def test_a_request_is_still_arriving(data):
     assert not arrived(data, 100)
+
+
+@pytest.mark.parametrize(
+    ("data", "model"),
+    [
+        (b"POST /v2/models/iris/predict/ HTTP/1.1\r\n", "iris"),
+        (b"\r\nPOST /v2/models/load_forecast/predict/?x=1 HTTP/1.1\r\n", "load_forecast"),
+        (b"POST /v2/models/m-1.2/predict/ HT", "m-1.2"),
+        (b"GET /v2/models/iris/predict/ HTTP/1.1\r\n", None),
+        (b"POST /v2/models/iris/predict/x HTTP/1.1\r\n", None),
+        (b"POST /v2/models/iris/train/ HTTP/1.1\r\n", None),
+        (b"POST /v2/models/iris/predict/", None),  # not all there yet
+    ],
+)
+def test_the_loop_knows_which_model_a_prediction_is_for(data, model):
+    assert predicted_model(data) == model
 
 
 header_names = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,20}\Z").filter(
@@ -306,3 +326,58 @@ def test_a_request_not_answered_within_the_timeout_is_a_504_and_its_worker_resta
     assert answer.json() == {"message": "The server did not answer within 2 s."}
     assert worker_pid(server) != stuck  # a new worker answers at once
     assert "has waited for its answer over 2 s (--timeout): the worker restarts" in server.output()
+
+
+def read_one_answer(sock: socket.socket) -> tuple[int, dict]:
+    """The status and JSON body of the next answer on a kept-alive connection."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"\r\nContent-Length: (\d+)", head, re.IGNORECASE)[1])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split()[1]), json.loads(body)
+
+
+def sleep_request(seconds: float, query: bytes = b"") -> bytes:
+    return b"POST /v2/models/slow/predict/?seconds=%g%s HTTP/1.1\r\nHost: t\r\n\r\n" % (
+        seconds,
+        query,
+    )
+
+
+@pytest.mark.e2e
+def test_a_kept_alive_client_s_next_request_is_answered_by_the_same_thread(run_server):
+    server = run_server(
+        "--model", "slow", "--workers", "1", "--threads", "4", "--timeout", "2",
+        "--max-request-line", "2K", "--no-warm",
+    )  # fmt: skip
+    with ThreadPoolExecutor(4) as pool:  # every thread started: any could take a request
+        list(pool.map(lambda _: worker_pid(server), range(8)))
+    threads = set()
+    with socket.create_connection(_address(server.url), timeout=10) as sock:
+        sock.sendall(sleep_request(1.2))
+        for _ in range(2):  # each next request is there when the answer before it leaves
+            time.sleep(0.3)
+            sock.sendall(sleep_request(1.2))
+            status, answer = read_one_answer(sock)
+            assert status == 200
+            threads.add(answer["predictions"]["thread"])
+        status, answer = read_one_answer(sock)  # 3.6 s on one thread: --timeout is per request
+        assert status == 200 and threads == {answer["predictions"]["thread"]}
+        sock.sendall(sleep_request(0.5))
+        time.sleep(0.2)
+        sock.sendall(sleep_request(0, b"&x=%s" % (b"a" * 3000)))  # refused by the loop
+        assert read_one_answer(sock)[0] == 200
+        assert read_one_answer(sock) == (414, {"message": ANY})
+        assert sock.recv(100) == b""  # and closed
+    with socket.create_connection(_address(server.url), timeout=10) as sock:
+        sock.sendall(sleep_request(0.3))
+        time.sleep(0.1)
+        sock.sendall(b"POST /v2/models/slow/predict/?seconds=0 HTTP/1.1\r\n")
+        assert read_one_answer(sock)[0] == 200
+        time.sleep(0.2)  # the rest of a next request comes late: the loop waits for it
+        sock.sendall(b"Host: t\r\n\r\n")
+        assert read_one_answer(sock)[0] == 200
+    assert "[ERROR]" not in server.output()

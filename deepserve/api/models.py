@@ -26,6 +26,9 @@ from .versions import link
 
 log = logging.getLogger("deepserve")
 
+# The start of a raw HTTP request for a prediction (one empty line may precede it).
+_PREDICT_REQUEST = re.compile(rb"(?:\r\n)?POST /v2/models/([\w.-]+)/predict/[?\s]")
+
 ENVELOPE = {
     "type": "object",
     "properties": {
@@ -215,6 +218,12 @@ def predict(record: ModelRecord) -> flask.Response:
             return stream_response(record, record.stream(args), media_type)
         output = record.predict(args, media_type, on_batch=note_batch_size)
     return prediction_response(record, output, media_type)
+
+
+def predicted_model(request: bytes | bytearray) -> str | None:
+    """The model whose predict route a raw HTTP request (its first bytes) asks for, or None."""
+    match = _PREDICT_REQUEST.match(request)
+    return match[1].decode() if match else None
 
 
 def prediction_definition(api: Api, record: ModelRecord) -> str:

@@ -1,6 +1,7 @@
-"""``slow``: sleeps, then tells which process answered."""
+"""``slow``: sleeps, then tells which process (and thread) answered."""
 
 import os
+import threading
 import time
 
 from marshmallow import fields, validate
@@ -29,12 +30,13 @@ class SlowModel(BaseModel):
         return {"seconds": fields.Float(load_default=0.2, validate=validate.Range(0, 30))}
 
     def predict(self, seconds=0.2):
-        """Sleep ``seconds``, then return it, the process id, and where it was warmed and
-        loaded."""
+        """Sleep ``seconds``, then return it, the process and thread ids, and where it was
+        warmed and loaded."""
         time.sleep(seconds)
         return {
             "slept": seconds,
             "pid": os.getpid(),
+            "thread": threading.get_ident(),
             "warmed": getattr(self, "warmed_in", None),
             "loaded": self.loaded_in,
         }
