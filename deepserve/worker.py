@@ -69,6 +69,10 @@ READ_SIZE = 64 * 1024
 BUFFERED_BODY = 64 * 1024
 #: Seconds a connection just accepted counts as taking a thread, while its request arrives.
 FRESH = 0.05
+#: Seconds a worker whose threads are all taken leaves new connections to an idle worker; then
+#: it takes every connection waiting (no worker was idle), and their requests queue for its
+#: threads.
+ACCEPT_WAIT = 0.02
 #: Seconds a thread waits for a kept-alive client's next request before it hands the connection
 #: back to the event loop.
 NEXT_REQUEST = 0.001
@@ -209,6 +213,7 @@ class ThreadWorker(gthread.ThreadWorker):
         self.local = threading.local()  # the connection each thread answers
         self.notify_every = min(NOTIFY, self.cfg.timeout / 4)
         self.notified = -NOTIFY
+        self.full_since: float | None = None  # since when every thread is spoken for
 
     @classmethod
     def check_config(cls, cfg, log) -> None:
@@ -250,11 +255,20 @@ class ThreadWorker(gthread.ThreadWorker):
     def accept(self, listener) -> None:
         if not self.alive:  # stopping (the master may be gone): leave it to the other workers
             return
+        overdue = self._overdue(time.monotonic())
+        while self._accept_one(listener) and overdue and self.nr_conns < self.worker_connections:
+            pass  # no worker was idle: take every connection that waited
+        if overdue:
+            self.full_since = time.monotonic()  # leave the next ones to an idle worker again
+        self.set_accept_enabled(True)  # or not, if every thread is spoken for now
+
+    def _accept_one(self, listener) -> bool:
+        """Accept a connection and receive its request; False when none was waiting."""
         try:
             sock, client = listener.accept()
         except OSError as error:
             if error.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                return
+                return False
             raise
         sock = ClientSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -263,7 +277,7 @@ class ThreadWorker(gthread.ThreadWorker):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.nr_conns += 1
         self._await_request(Connection(self.cfg, sock, client, listener.getsockname(), self.limits))
-        self.set_accept_enabled(True)  # or not, if every thread is spoken for now
+        return True
 
     def on_client_socket_readable(self, conn: Connection, client) -> None:
         """A kept-alive connection has a new request coming."""
@@ -367,13 +381,24 @@ class ThreadWorker(gthread.ThreadWorker):
     # Requests in the threads, watched from the event loop
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """Accept connections only while a thread is free: the others stay in the listen queue
-        for an idle worker (as with gunicorn's sync workers) instead of queueing here.
+        """Accept connections while a thread is free: the others stay in the listen queue for an
+        idle worker (as with gunicorn's sync workers) instead of queueing here, for ACCEPT_WAIT
+        seconds at most (then no worker was idle, and this one takes them).
 
         gunicorn's loop calls this each time round; a connection just accepted counts as taking
         a thread for FRESH seconds (its request usually follows at once), a stalled one no more.
         """
-        super().set_accept_enabled(enabled and self._threads_spoken_for() < self.cfg.threads)
+        now = time.monotonic()
+        free = self._threads_spoken_for() < self.cfg.threads
+        if free:
+            self.full_since = None
+        elif self.full_since is None:
+            self.full_since = now
+        super().set_accept_enabled(enabled and (free or self._overdue(now)))
+
+    def _overdue(self, now: float) -> bool:
+        """Whether every thread has been spoken for ACCEPT_WAIT seconds."""
+        return self.full_since is not None and now - self.full_since >= ACCEPT_WAIT
 
     def _threads_spoken_for(self) -> int:
         fresh, threshold = 0, time.monotonic() + self.limits.body_timeout - FRESH
@@ -386,6 +411,9 @@ class ThreadWorker(gthread.ThreadWorker):
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         if not self._accepting and self.arriving:  # look again once they are no longer fresh
             timeout = min(timeout, FRESH)
+        full_since = self.full_since
+        if not self._accepting and full_since and self.nr_conns < self.worker_connections:
+            timeout = min(timeout, max(0.0, full_since + ACCEPT_WAIT - time.monotonic()))  # overdue
         super().wait_for_and_dispatch_events(timeout)
 
     def enqueue_req(self, conn: Connection) -> None:

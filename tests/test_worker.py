@@ -381,3 +381,23 @@ def test_a_kept_alive_client_s_next_request_is_answered_by_the_same_thread(run_s
         sock.sendall(b"Host: t\r\n\r\n")
         assert read_one_answer(sock)[0] == 200
     assert "[ERROR]" not in server.output()
+
+
+@pytest.mark.e2e
+def test_clients_beyond_the_threads_are_not_starved_by_kept_alive_ones(run_server):
+    server = run_server(
+        "--model", "slow", "--workers", "1", "--threads", "2", "--no-warm", "--no-access-log"
+    )  # fmt: skip
+    answered = [0] * 4
+    deadline = time.monotonic() + 3
+
+    def client(index: int) -> None:
+        with requests.Session() as session:  # one kept-alive connection, one request at a time
+            while time.monotonic() < deadline:
+                answer = session.post(server.url + "/v2/models/slow/predict/?seconds=0.05")
+                assert answer.status_code == 200
+                answered[index] += 1
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(client, range(4)))
+    assert min(answered) >= 3, answered  # two threads answer about 40 each second
