@@ -7,8 +7,10 @@ Arguments are read and checked by hand, the way a quick hand-written service wou
 
 from __future__ import annotations
 
+import json
+
 import flask
-from deepserve_bench import double, upload
+from deepserve_bench import double, ticker, upload
 
 app = flask.Flask(__name__)
 
@@ -35,6 +37,19 @@ def upload_file():
     if storage is None:
         return _bad("file is required")
     return flask.jsonify(status="OK", predictions=upload.count(storage.stream))
+
+
+@app.post("/stream")
+def stream():
+    """The ticker's items (``first``, ``items`` from the query) as NDJSON lines, each written
+    as it is yielded."""
+    try:
+        first = float(flask.request.args.get("first", 0))
+        items = int(flask.request.args.get("items", 1))
+    except ValueError:
+        return _bad("first must be a number and items an integer")
+    lines = (json.dumps(item) + "\n" for item in ticker.predict(first, items))
+    return flask.Response(lines, mimetype="application/x-ndjson")
 
 
 @app.get("/ready")

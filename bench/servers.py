@@ -174,7 +174,7 @@ def flask(env: Environment, *, workers: int) -> Server:
         "bare Flask",
         command,
         ready_path="/ready",
-        paths={"double": "/predict", "upload": "/upload"},
+        paths={"double": "/predict", "upload": "/upload", "ticker": "/stream"},
         port=port,
         directory=directory,
     )

@@ -10,7 +10,9 @@ strings) with ``deepserve run`` on sync workers (``--threads 1``) and threaded w
 - time to first item: the median time from sending the request to reading the first item, SSE
   and NDJSON, against the model's own time from ``predict()`` to its first item, in process
   (with no work before the first item, the row shows what the request itself costs), and the
-  time to the whole answer of a plain JSON request for the same one item;
+  time to the whole answer of a plain JSON request for the same one item; the same NDJSON
+  stream from a bare Flask route on gunicorn's sync worker (``bench/flask_app.py``) shows what
+  any Python WSGI server costs;
 - per item: the median time of a stream of ``--items`` items less that of one item, per item,
   against the model's own time per item and deepserve's framing in process (no HTTP).
 """
@@ -26,13 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import servers
+from environments import deepserve_environment
 from servers import HOST, Server, free_port
 
 from deepserve.loading import discover
 from deepserve.streams import frames
 
 SSE, NDJSON = "text/event-stream", "application/x-ndjson"
-PATH = "/v2/models/ticker/predict/"
 FIRST = (0.0, 0.01, 0.1, 0.5)  # the model's own time to its first item, in seconds
 WORKERS = {"sync": "1", "threaded (4)": "4"}
 
@@ -46,11 +49,11 @@ def median_time(action, rounds: int) -> float:
     return statistics.median(times)
 
 
-def request(port: int, query: str, accept: str) -> tuple[float, float]:
+def request(server: Server, query: str, accept: str) -> tuple[float, float]:
     """Seconds to the first line of the body, and to its end."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=60)
     started = time.perf_counter()
-    connection.request("POST", f"{PATH}?{query}", headers={"Accept": accept})
+    connection.request("POST", f"{server.paths['ticker']}?{query}", headers={"Accept": accept})
     response = connection.getresponse()
     response.readline()
     first = time.perf_counter() - started
@@ -61,8 +64,8 @@ def request(port: int, query: str, accept: str) -> tuple[float, float]:
     return first, total
 
 
-def http_median(port: int, query: str, accept: str, rounds: int, index: int) -> float:
-    return statistics.median(request(port, query, accept)[index] for _ in range(rounds))
+def http_median(server: Server, query: str, accept: str, rounds: int, index: int) -> float:
+    return statistics.median(request(server, query, accept)[index] for _ in range(rounds))
 
 
 def ticker_server(threads: str) -> Server:
@@ -74,7 +77,7 @@ def ticker_server(threads: str) -> Server:
         f"deepserve --threads {threads}",
         command,
         ready_path="/v2/health/ready",
-        paths={"ticker": PATH},
+        paths={"ticker": "/v2/models/ticker/predict/"},
         port=port,
         directory=directory,
     )
@@ -103,29 +106,38 @@ def main() -> None:
         for media in (SSE, NDJSON)
     }
     ttft_rows, item_rows = [], []
-    for label, threads in WORKERS.items():
-        with ticker_server(threads) as server:
+    bare = servers.flask(deepserve_environment(), workers=1)
+    tested = [("bare Flask (sync)", bare, (NDJSON,))]
+    tested += [(label, ticker_server(threads), (SSE, NDJSON)) for label, threads in WORKERS.items()]
+    for label, server, media_types in tested:
+        with server:
             server.start()
-            request(server.port, "items=1", NDJSON)  # a first request warms the worker up
+            request(server, "items=1", NDJSON)  # a first request warms the worker up
             for first in FIRST:
                 row = [label, f"{first * 1000:.0f}", f"{own[first] * 1000:.1f}"]
                 for media in (SSE, NDJSON):
-                    seconds = http_median(server.port, f"first={first}", media, rounds, 0)
+                    if media not in media_types:
+                        row += ["–", "–"]
+                        continue
+                    seconds = http_median(server, f"first={first}", media, rounds, 0)
                     ratio = f"{seconds / own[first]:.2f}" if first else "–"
                     row += [f"{seconds * 1000:.1f}", ratio]
-                whole = http_median(server.port, f"first={first}", "application/json", rounds, 1)
-                row.append(f"{whole * 1000:.1f}")
+                if server is bare:
+                    row.append("–")
+                else:
+                    whole = http_median(server, f"first={first}", "application/json", rounds, 1)
+                    row.append(f"{whole * 1000:.1f}")
                 ttft_rows.append(row)
-            for media in (SSE, NDJSON):
-                long = http_median(server.port, f"items={items}", media, max(3, rounds // 3), 1)
-                short = http_median(server.port, "items=1", media, rounds, 1)
+            for media in media_types:
+                long = http_median(server, f"items={items}", media, max(3, rounds // 3), 1)
+                short = http_median(server, "items=1", media, rounds, 1)
                 per_item = (long - short) / (items - 1)
                 item_rows.append(
                     [
                         label,
                         media,
                         f"{own_per_item * 1e6:.2f}",
-                        f"{framing[media] * 1e6:.2f}",
+                        f"{framing[media] * 1e6:.2f}" if server is not bare else "–",
                         f"{per_item * 1e6:.2f}",
                     ]
                 )
