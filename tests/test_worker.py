@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import time
@@ -328,16 +327,16 @@ def test_a_request_not_answered_within_the_timeout_is_a_504_and_its_worker_resta
     assert "has waited for its answer over 2 s (--timeout): the worker restarts" in server.output()
 
 
-def read_one_answer(sock: socket.socket) -> tuple[int, dict]:
-    """The status and JSON body of the next answer on a kept-alive connection."""
-    received = b""
-    while b"\r\n\r\n" not in received:
-        received += sock.recv(65536)
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = int(re.search(rb"\r\nContent-Length: (\d+)", head, re.IGNORECASE)[1])
-    while len(body) < length:
-        body += sock.recv(65536)
-    return int(head.split()[1]), json.loads(body)
+def read_one_answer(answers) -> tuple[int, dict]:
+    """The status and JSON body of the next answer on a kept-alive connection, read from
+    ``answers`` (its ``makefile("rb")``, which keeps what follows for the next call)."""
+    status = int(answers.readline().split()[1])
+    length = 0
+    while (line := answers.readline()) != b"\r\n":
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    return status, json.loads(answers.read(length))
 
 
 def sleep_request(seconds: float, query: bytes = b"") -> bytes:
@@ -356,30 +355,36 @@ def test_a_kept_alive_client_s_next_request_is_answered_by_the_same_thread(run_s
     with ThreadPoolExecutor(4) as pool:  # every thread started: any could take a request
         list(pool.map(lambda _: worker_pid(server), range(8)))
     threads = set()
-    with socket.create_connection(_address(server.url), timeout=10) as sock:
+    with (
+        socket.create_connection(_address(server.url), timeout=10) as sock,
+        sock.makefile("rb") as answers,
+    ):
         sock.sendall(sleep_request(1.2))
         for _ in range(2):  # each next request is there when the answer before it leaves
             time.sleep(0.3)
             sock.sendall(sleep_request(1.2))
-            status, answer = read_one_answer(sock)
+            status, answer = read_one_answer(answers)
             assert status == 200
             threads.add(answer["predictions"]["thread"])
-        status, answer = read_one_answer(sock)  # 3.6 s on one thread: --timeout is per request
+        status, answer = read_one_answer(answers)  # 3.6 s on one thread: --timeout is per request
         assert status == 200 and threads == {answer["predictions"]["thread"]}
         sock.sendall(sleep_request(0.5))
         time.sleep(0.2)
         sock.sendall(sleep_request(0, b"&x=%s" % (b"a" * 3000)))  # refused by the loop
-        assert read_one_answer(sock)[0] == 200
-        assert read_one_answer(sock) == (414, {"message": ANY})
-        assert sock.recv(100) == b""  # and closed
-    with socket.create_connection(_address(server.url), timeout=10) as sock:
+        assert read_one_answer(answers)[0] == 200
+        assert read_one_answer(answers) == (414, {"message": ANY})
+        assert answers.read() == b""  # and closed
+    with (
+        socket.create_connection(_address(server.url), timeout=10) as sock,
+        sock.makefile("rb") as answers,
+    ):
         sock.sendall(sleep_request(0.3))
         time.sleep(0.1)
         sock.sendall(b"POST /v2/models/slow/predict/?seconds=0 HTTP/1.1\r\n")
-        assert read_one_answer(sock)[0] == 200
+        assert read_one_answer(answers)[0] == 200
         time.sleep(0.2)  # the rest of a next request comes late: the loop waits for it
         sock.sendall(b"Host: t\r\n\r\n")
-        assert read_one_answer(sock)[0] == 200
+        assert read_one_answer(answers)[0] == 200
     assert "[ERROR]" not in server.output()
 
 
