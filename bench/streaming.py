@@ -4,8 +4,8 @@
 
 Needs deepserve and the benchmark models (``pip install -e bench/models``) in the environment
 that runs it. It serves the ``ticker`` model (``first`` seconds of work, then ``items`` short
-strings) with ``deepserve run`` on sync workers (``--threads 1``) and threaded workers
-(``--threads 4``), and prints Markdown tables:
+strings) with ``deepserve run`` on one thread (``--threads 1``) and four (``--threads 4``),
+and prints Markdown tables:
 
 - time to first item: the median time from sending the request to reading the first item, SSE
   and NDJSON, against the model's own time from ``predict()`` to its first item, in process
@@ -37,7 +37,7 @@ from deepserve.streams import frames
 
 SSE, NDJSON = "text/event-stream", "application/x-ndjson"
 FIRST = (0.0, 0.01, 0.1, 0.5)  # the model's own time to its first item, in seconds
-WORKERS = {"sync": "1", "threaded (4)": "4"}
+WORKERS = {"1 thread": "1", "4 threads": "4"}
 
 
 def median_time(action, rounds: int) -> float:

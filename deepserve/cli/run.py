@@ -58,7 +58,7 @@ THREADS = 32
     default=THREADS,
     type=click.IntRange(min=1),
     help="Requests each worker answers at once (each model is still called by one thread at a "
-    "time unless it declares thread_safe; 1: gunicorn's sync worker).",
+    "time unless it declares thread_safe).",
 )
 @option(
     "--batch",
