@@ -4,7 +4,8 @@ Request threads :meth:`Batcher.submit` their arguments and wait; one thread per 
 process (started by the first submission) takes what is queued and calls the model once for up
 to ``max_size`` requests. A batch leaves the queue when
 
-- it is full (``max_size`` requests), or
+- it is full (``max_size`` requests, or as many as the worker answers at once:
+  :func:`limit_batches_to`), or
 - no other request for the model is on its way (announced by :func:`expect` when the worker has
   read it, or by :meth:`Batcher.arriving`, and not queued yet): an idle server never waits for
   company, or
@@ -114,6 +115,14 @@ class _Item:
 
 _batchers: weakref.WeakSet[Batcher] = weakref.WeakSet()
 _named: weakref.WeakValueDictionary[str, Batcher] = weakref.WeakValueDictionary()
+_capacity: int | None = None  # requests this process answers at once, if known
+
+
+def limit_batches_to(threads: int) -> None:
+    """This process answers at most ``threads`` requests at once: no batch can hold more, and
+    one that holds that many leaves without waiting (called by the worker at its start)."""
+    global _capacity
+    _capacity = threads
 
 
 def expect(name: str) -> Batcher | None:
@@ -165,14 +174,14 @@ class Batcher:
     def arriving(self, announced: bool = False) -> Iterator[None]:
         """Announce a request that will be submitted from inside this block (after its
         arguments are parsed), so that a batch forming meanwhile waits for it; ``announced``:
-        :func:`expect` counted it already. Inside a block that announced it, nothing more."""
-        if getattr(self._local, "announced", False):
-            yield
-            return
-        if not announced:
-            with self._condition:
-                self._arriving += 1
-        self._local.announced = True
+        :func:`expect` counted it already. A block inside one that announced it announces
+        nothing more; whichever of them ends first without a submission ends the announcement
+        (a 422 stops being awaited when the route is done, not once its answer is written)."""
+        if not getattr(self._local, "announced", False):
+            if not announced:
+                with self._condition:
+                    self._arriving += 1
+            self._local.announced = True
         try:
             yield
         finally:
@@ -242,6 +251,7 @@ class Batcher:
         """The requests of the next batch, when one is due; None once closed and drained.
         ``busy``: a batch just ran (requests queued meanwhile mean more are coming)."""
         policy = self.policy
+        full = policy.max_size if _capacity is None else min(policy.max_size, _capacity)
         with self._condition:
             # Requests that queued while the last batch ran: the server is busy, and more are on
             # their way that it cannot see yet (sent by clients as their answers leave, not read
@@ -250,7 +260,7 @@ class Batcher:
             busy_since = time.monotonic() if busy and self._queue else None
             while True:
                 if self._queue:
-                    if len(self._queue) >= policy.max_size or self._closing:
+                    if len(self._queue) >= full or self._closing:
                         break
                     if self._arriving <= 0 and busy_since is None:
                         break

@@ -222,6 +222,7 @@ class ThreadWorker(gthread.ThreadWorker):
         super().check_config(cfg, log)
 
     def init_process(self) -> None:
+        batching.limit_batches_to(self.cfg.threads)
         stop_with_parent()
         super().init_process()
 
@@ -314,7 +315,8 @@ class ThreadWorker(gthread.ThreadWorker):
             self._stop_waiting(conn)
             conn.data_ready = True  # gunicorn's thread then reads without waiting
             model = predicted_model(conn.received)
-            conn.expected = batching.expect(model) if model else None
+            free = len(self.busy) < self.cfg.threads  # else it waits for a thread, not a batch
+            conn.expected = batching.expect(model) if model and free else None
             self.enqueue_req(conn)
 
     def _stop_waiting(self, conn: Connection) -> None:
@@ -412,7 +414,12 @@ class ThreadWorker(gthread.ThreadWorker):
         if not self._accepting and self.arriving:  # look again once they are no longer fresh
             timeout = min(timeout, FRESH)
         full_since = self.full_since
-        if not self._accepting and full_since and self.nr_conns < self.worker_connections:
+        if (
+            self.alive  # a stopping worker accepts nothing more
+            and not self._accepting
+            and full_since
+            and self.nr_conns < self.worker_connections
+        ):
             timeout = min(timeout, max(0.0, full_since + ACCEPT_WAIT - time.monotonic()))  # overdue
         super().wait_for_and_dispatch_events(timeout)
 
@@ -434,9 +441,10 @@ class ThreadWorker(gthread.ThreadWorker):
         the worker: a thread cannot be stopped, and may hold a model's lock. The others in
         flight are answered first, as in any graceful stop."""
         for conn in list(self.busy):
-            if now - conn.started <= self.cfg.timeout:
+            answering = conn.answering  # before started: a kept connection's thread sets
+            if now - conn.started <= self.cfg.timeout:  # started first, then answering
                 break  # the others are younger
-            if conn.answering or conn.abandoned:
+            if answering or conn.abandoned:
                 continue
             conn.abandoned = True
             self.nr_conns -= 1  # the stop does not wait for it

@@ -6,15 +6,17 @@ import logging
 import re
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from deepserve import batching
 from deepserve.api import create_app
 from deepserve.arguments import DeclarationError
-from deepserve.batching import Batcher, BatchPolicy, expect, parse_policy
+from deepserve.batching import Batcher, BatchPolicy, expect, limit_batches_to, parse_policy
 from deepserve.errors import APIError, ModelError
 from deepserve.loading import discover
 from deepserve.record import ModelRecord
@@ -191,6 +193,51 @@ def test_a_request_the_server_has_read_is_awaited_until_submitted_or_dropped():
         thread.join(JOIN)
     assert results == {1: (2, 2), 2: (4, 2)}
     assert call.batches in ([[1, 2]], [[2, 1]])
+
+
+def test_a_request_the_route_dropped_is_not_awaited_while_its_answer_is_written():
+    batcher = Batcher("dropped", Doubler(), BatchPolicy(max_size=8, max_wait_ms=FOREVER_MS))
+    assert expect("dropped") is batcher
+    written = threading.Event()
+
+    def rejected():  # the worker's block around the request, the route's inside it
+        with batcher.arriving(announced=True):
+            with batcher.arriving():
+                pass  # a 422: never submitted
+            assert written.wait(JOIN)  # its answer is still being written
+
+    thread = threading.Thread(target=rejected)
+    thread.start()
+    assert ask(batcher, 1) == (2, 1)  # answered while the 422 is still being written
+    written.set()
+    thread.join(JOIN)
+
+
+def test_a_batch_as_large_as_the_worker_s_threads_leaves_at_once(monkeypatch):
+    monkeypatch.setattr(batching, "_capacity", None)  # put back after the test
+    limit_batches_to(2)  # a worker of two threads
+    batcher = Batcher("capped", Doubler(), BatchPolicy(max_size=8, max_wait_ms=FOREVER_MS))
+    announced, release = threading.Event(), threading.Event()
+
+    def on_its_way():  # a request that never comes: no thread is left to bring it
+        with batcher.arriving():
+            announced.set()
+            assert release.wait(JOIN)
+
+    holder = threading.Thread(target=on_its_way)
+    holder.start()
+    assert announced.wait(JOIN)
+    results = {}
+    askers = [
+        threading.Thread(target=lambda n=n: results.update({n: ask(batcher, n)})) for n in (1, 2)
+    ]
+    for thread in askers:
+        thread.start()
+    for thread in askers:
+        thread.join(JOIN)
+    assert results == {1: (2, 2), 2: (4, 2)}
+    release.set()
+    holder.join(JOIN)
 
 
 def test_only_models_that_batch_are_expected():
@@ -453,6 +500,35 @@ def test_a_threaded_server_batches_concurrent_requests(run_server):
     for status in (200, 500):  # the access line tells the size of the answering batch
         line = rf'"POST /v2/models/batched/predict/ HTTP/1.1" {status} .* batch=\d+$'
         assert re.search(line, server.output(), re.MULTILINE)
+
+
+@pytest.mark.e2e
+def test_a_batch_does_not_wait_for_requests_no_thread_can_take(run_server):
+    server = run_server(
+        "--model", "batched", "--model", "slow", "--workers", "1", "--threads", "2",
+        "--batch", "batched=8,10000", "--no-warm",
+    )  # fmt: skip
+    sessions = [requests.Session() for _ in range(3)]
+    for session in sessions:  # three kept-alive connections, one at a time
+        assert session.post(server.url + PREDICT, json={"n": 0}, timeout=8).ok
+    with ThreadPoolExecutor(4) as pool:
+        slow = pool.submit(requests.post, server.url + "/v2/models/slow/predict/?seconds=8")
+        time.sleep(0.5)  # it holds one of the two threads
+        started = threading.Barrier(3)
+
+        def predict(n: int) -> requests.Response:
+            started.wait(JOIN)
+            body = {"n": n, "seconds": 0.3}
+            return sessions[n].post(server.url + PREDICT, json=body, timeout=6)
+
+        # The worker reads the three while one thread is free: answered one after the other
+        # (0.3 s each). A batch that waited for those no thread can take would wait until the
+        # slow request frees the other thread (8 s), past the client's timeout.
+        answers = list(pool.map(predict, range(3)))
+        assert slow.result().ok
+    for session in sessions:
+        session.close()
+    assert [answer.json()["predictions"]["double"] for answer in answers] == [0, 2, 4]
 
 
 @pytest.mark.e2e
