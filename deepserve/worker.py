@@ -315,8 +315,9 @@ class ThreadWorker(gthread.ThreadWorker):
             self._stop_waiting(conn)
             conn.data_ready = True  # gunicorn's thread then reads without waiting
             model = predicted_model(conn.received)
-            free = len(self.busy) < self.cfg.threads  # else it waits for a thread, not a batch
-            conn.expected = batching.expect(model) if model and free else None
+            # counted even when no thread is free yet: under load, a batch then fills up to
+            # the worker's threads (limit_batches_to) instead of leaving half empty
+            conn.expected = batching.expect(model) if model else None
             self.enqueue_req(conn)
 
     def _stop_waiting(self, conn: Connection) -> None:

@@ -6,7 +6,6 @@ import logging
 import re
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -500,35 +499,6 @@ def test_a_threaded_server_batches_concurrent_requests(run_server):
     for status in (200, 500):  # the access line tells the size of the answering batch
         line = rf'"POST /v2/models/batched/predict/ HTTP/1.1" {status} .* batch=\d+$'
         assert re.search(line, server.output(), re.MULTILINE)
-
-
-@pytest.mark.e2e
-def test_a_batch_does_not_wait_for_requests_no_thread_can_take(run_server):
-    server = run_server(
-        "--model", "batched", "--model", "slow", "--workers", "1", "--threads", "2",
-        "--batch", "batched=8,10000", "--no-warm",
-    )  # fmt: skip
-    sessions = [requests.Session() for _ in range(3)]
-    for session in sessions:  # three kept-alive connections, one at a time
-        assert session.post(server.url + PREDICT, json={"n": 0}, timeout=8).ok
-    with ThreadPoolExecutor(4) as pool:
-        slow = pool.submit(requests.post, server.url + "/v2/models/slow/predict/?seconds=8")
-        time.sleep(0.5)  # it holds one of the two threads
-        started = threading.Barrier(3)
-
-        def predict(n: int) -> requests.Response:
-            started.wait(JOIN)
-            body = {"n": n, "seconds": 0.3}
-            return sessions[n].post(server.url + PREDICT, json=body, timeout=6)
-
-        # The worker reads the three while one thread is free: answered one after the other
-        # (0.3 s each). A batch that waited for those no thread can take would wait until the
-        # slow request frees the other thread (8 s), past the client's timeout.
-        answers = list(pool.map(predict, range(3)))
-        assert slow.result().ok
-    for session in sessions:
-        session.close()
-    assert [answer.json()["predictions"]["double"] for answer in answers] == [0, 2, 4]
 
 
 @pytest.mark.e2e
