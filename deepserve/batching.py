@@ -133,8 +133,7 @@ def expect(name: str) -> Batcher | None:
     batcher = _named.get(name)
     if batcher is None or batcher.policy.max_size <= 1:
         return None
-    with batcher._condition:
-        batcher._arriving += 1
+    batcher._announce()
     return batcher
 
 
@@ -179,8 +178,7 @@ class Batcher:
         (a 422 stops being awaited when the route is done, not once its answer is written)."""
         if not getattr(self._local, "announced", False):
             if not announced:
-                with self._condition:
-                    self._arriving += 1
+                self._announce()
             self._local.announced = True
         try:
             yield
@@ -190,6 +188,11 @@ class Batcher:
                 with self._condition:
                     self._arriving -= 1
                     self._condition.notify()
+
+    def _announce(self) -> None:
+        """Count one more request on its way."""
+        with self._condition:
+            self._arriving += 1
 
     def submit(self, args: dict, on_batch: Callable[[int], None] | None = None) -> Any:
         """Queue one request, wait for its batch and return its output; ``on_batch`` gets the

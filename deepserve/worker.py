@@ -314,10 +314,9 @@ class ThreadWorker(gthread.ThreadWorker):
         if complete or len(conn.received) >= self.buffer_limit:
             self._stop_waiting(conn)
             conn.data_ready = True  # gunicorn's thread then reads without waiting
-            model = predicted_model(conn.received)
             # counted even when no thread is free yet: under load, a batch then fills up to
             # the worker's threads (limit_batches_to) instead of leaving half empty
-            conn.expected = batching.expect(model) if model else None
+            conn.expected = _expected(conn.received)
             self.enqueue_req(conn)
 
     def _stop_waiting(self, conn: Connection) -> None:
@@ -508,8 +507,7 @@ class ThreadWorker(gthread.ThreadWorker):
         except (OSError, APIError):
             return False  # the loop deals with it
         if complete:
-            model = predicted_model(data)
-            conn.expected = batching.expect(model) if model else None
+            conn.expected = _expected(data)
         return complete
 
     def _restart_clock(self, conn: Connection) -> None:
@@ -562,6 +560,13 @@ class ThreadWorker(gthread.ThreadWorker):
             util.write_nonblock(client, json_answer(status, message))
         except OSError:
             self.log.debug("Failed to send error message.")
+
+
+def _expected(request: bytes | bytearray) -> batching.Batcher | None:
+    """The batcher that now counts ``request`` (its raw first bytes) as on its way, if it is a
+    prediction for a model that batches (:func:`deepserve.batching.expect`)."""
+    model = predicted_model(request)
+    return batching.expect(model) if model else None
 
 
 def _read(sock: socket.socket) -> bytes | None:
