@@ -178,7 +178,8 @@ class ModelRecord:
         """Predict for the argument sets of one request (the rows of an Open Inference Protocol
         tensor): ``predict_batch`` calls of at most the batch size in force (the model's
         ``max_batch_size``, or ``--batch``) when the model batches, else one ``predict`` call
-        per row. An exception in place of an output fails the request, naming its row."""
+        per row (each call counted as a batch in the metrics). An exception in place of an
+        output fails the request, naming its row."""
         if not self.batching:
             return [self.predict(args, media_type) for args in rows]
         if len(self.media_types) > 1:
@@ -187,6 +188,7 @@ class ModelRecord:
         outputs: list[Any] = []
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
+            self.batcher.observer.batch(len(chunk), [0.0] * len(chunk))  # no queue: no wait
             try:
                 answers = self._call_batch(chunk)
             except Exception as error:

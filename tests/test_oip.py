@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from prometheus_client.parser import text_string_to_metric_families
 from servers import RunningServer
 from tritonclient.utils import InferenceServerException
 
+from deepserve.api import create_app
 from deepserve.api.oipmodel import OipModel, Unmappable
 from deepserve.record import ModelRecord
 from deepserve.tensors import HEADER_LENGTH, decode, encode
@@ -74,10 +76,25 @@ def test_unmappable_models_are_not_listed_and_answer_oip_errors(client):
     assert client.get("/v2/models/tensorless").status_code == 404
     deepserve_predict = client.post("/v2/models/tensorless/predict/", json={"options": {"a": 1}})
     assert deepserve_predict.get_json() == {"status": "OK", "predictions": {"count": 1}}
-    unknown = client.post("/v2/models/nope/infer", json={"inputs": []})
-    assert (unknown.status_code, unknown.get_json()) == (
-        404, {"error": "No model named 'nope' is served."},
-    )  # fmt: skip
+    assert client.get("/v2/models/tensorless/ready").get_json()["name"] == "tensorless"  # shared
+
+
+@pytest.mark.parametrize(
+    "path", ["/v2/models/{}/infer", "/v2/models/{}/versions/1/infer", "/v2/models/{}"]
+)
+def test_unknown_and_rejected_names_are_told_apart_in_oip_format(discovery, path):
+    client = create_app(discovery.models, rejections=discovery.failures).test_client()
+    call = client.post if path.endswith("infer") else client.get
+    misspelt = call(path.format("irsi"), json={"inputs": []})
+    assert misspelt.status_code == 404
+    assert misspelt.get_json()["error"].startswith(
+        "No model named 'irsi' is served; did you mean 'iris'? served models: "
+    )
+    rejected = call(path.format("broken-import"), json={"inputs": []})
+    assert rejected.status_code == 503
+    assert rejected.get_json()["error"].startswith(
+        "Model 'broken-import' is not served: it failed to load: import failed: "
+    )
 
 
 class Streaming:
@@ -130,13 +147,28 @@ def test_one_row_inputs_apply_to_every_row_and_outputs_can_be_chosen(client):
     assert [len(json.loads(row)) for row in body["outputs"][0]["data"]] == [1, 1, 1]
 
 
-def test_rows_of_a_batching_model_are_one_batch_call(client):
+def batch_sizes(client) -> tuple[float, float]:
+    """How many batches of ``tallied`` the metrics counted, and their requests."""
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").get_data(True))
+        for sample in family.samples
+        if sample.labels.get("model") == "tallied"
+    }
+    return samples.get("deepserve_batch_size_count", 0), samples.get("deepserve_batch_size_sum", 0)
+
+
+def test_rows_of_a_batching_model_are_one_batch_call(discovery):
     from deepserve_testmodels.tallied import TalliedModel
 
+    # An app of its own: each app created from the session's records takes their batch metrics.
+    client = create_app([r for r in discovery.models if r.name == "tallied"]).test_client()
     TalliedModel.batch_sizes.clear()
+    before = batch_sizes(client)
     request = {"inputs": [tensor("x", [1, 2, 3, 4, 5, 6], "INT32")]}
     body = client.post("/v2/models/tallied/infer", json=request).get_json()
     assert TalliedModel.batch_sizes == [4, 2]  # at most the model's max_batch_size per call
+    assert batch_sizes(client) == (before[0] + 2, before[1] + 6)  # in the batch metrics too
     assert body["outputs"] == [
         {"name": "double", "datatype": "FP64", "shape": [6], "data": [2, 4, 6, 8, 10, 12]}
     ]

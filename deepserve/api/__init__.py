@@ -101,7 +101,7 @@ def create_app(
     for record in records:
         api.add_namespace(model_namespace(api, record, jobs))
     app.register_blueprint(ui_blueprint())
-    oip.init_app(app, records, settings)
+    oip.init_app(app, records, settings, failed)
     errors.init_app(app)
     proxy.init_app(app, settings)
     if any(record.train_args is not None for record in records):

@@ -104,13 +104,19 @@ def models_namespace(api: Api, records: list[ModelRecord], failed: dict[str, str
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
         def dispatch_request(self, name: str, rest: str = ""):
-            if name in failed:
-                message = f"Model '{name}' is not served: it failed to load: {failed[name]}"
-                raise APIError(503, message, reason=failed[name], available=names)
-            hint = unknown_name_hint(name, names, "served models")
-            raise APIError(404, f"No model named '{name}' is served; {hint}", available=names)
+            raise not_served(name, names, failed)
 
     return ns
+
+
+def not_served(name: str, names: list[str], failed: dict[str, str]) -> APIError:
+    """The error for a ``name`` that is not among the served ``names``: 503 with the reason if
+    it ``failed`` to load (name -> reason), else 404 with the close names."""
+    if name in failed:
+        message = f"Model '{name}' is not served: it failed to load: {failed[name]}"
+        return APIError(503, message, reason=failed[name], available=names)
+    hint = unknown_name_hint(name, names, "served models")
+    return APIError(404, f"No model named '{name}' is served; {hint}", available=names)
 
 
 class UnservedConverter(BaseConverter):

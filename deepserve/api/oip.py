@@ -24,6 +24,7 @@ from ..record import ModelRecord
 from ..settings import Settings
 from ..tensors import HEADER_LENGTH, TensorError, split_body
 from .health import model_ready
+from .models import not_served
 from .oipmodel import OipModel, Unmappable, error_text
 
 EXTENSIONS = ["binary_tensor_data"]
@@ -36,8 +37,11 @@ def oip_error(message: str, status: int) -> flask.Response:
     )
 
 
-def init_app(app: flask.Flask, records: list[ModelRecord], settings: Settings) -> None:
-    """Add the OIP routes for ``records`` to ``app``."""
+def init_app(
+    app: flask.Flask, records: list[ModelRecord], settings: Settings, failed: dict[str, str]
+) -> None:
+    """Add the OIP routes for ``records`` to ``app`` (names that ``failed`` to load, name ->
+    reason, answer 503)."""
     models: dict[str, OipModel] = {}
     reasons: dict[str, str] = {}
     for record in records:
@@ -52,7 +56,7 @@ def init_app(app: flask.Flask, records: list[ModelRecord], settings: Settings) -
         if name in reasons:
             raise APIError(404, reasons[name])
         if name not in models:
-            raise APIError(404, f"No model named '{name}' is served.")
+            raise not_served(name, sorted(record.name for record in records), failed)
         model = models[name]
         if version is not None and version not in model.versions():
             known = ", ".join(model.versions()) or "none"
