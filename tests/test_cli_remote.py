@@ -78,9 +78,9 @@ def test_binary_output_to_a_file(remote, tmp_path):
 
 
 def test_unknown_remote_model_exits_1(remote):
-    result = remote("predict", "nope")
+    result = remote("predict", "irsi")
     assert result.returncode == 1
-    assert "No model named 'nope' is served" in result.stderr
+    assert "No model named 'irsi' is served; did you mean 'iris'?" in result.stderr
 
 
 def test_list_on_a_server(remote):

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     models = ("iris", "echo", "files", "media", "trainer", "failing", "tensorless", "stream")
+    models += ("deepaas-query",)  # an argument named like predict's own `accept`
     running = RunningServer(
         *(arg for name in models for arg in ("--model", name)),
         "--base-path", "/models-api", "--token", TOKEN,
@@ -35,7 +36,8 @@ def remote(server):
 
 def test_reads_the_models_from_the_spec(remote):
     assert remote.model_names == [
-        "echo", "failing", "files", "iris", "media", "stream", "tensorless", "trainer",
+        "deepaas-query", "echo", "failing", "files", "iris", "media", "stream", "tensorless",
+        "trainer",
     ]  # fmt: skip
     assert {model["id"] for model in remote.models()} == set(remote.model_names)
     assert remote.metadata("iris")["name"] == "iris"
@@ -99,9 +101,19 @@ def test_server_errors_carry_status_message_and_errors(remote):
     assert "day" in caught.value.errors
 
 
-def test_unknown_model_names_the_served_ones(remote):
-    with pytest.raises(ClientError, match="No model named 'nope' is served.*iris"):
-        remote.predict("nope")
+def test_unknown_model_names_the_close_and_the_served_ones(remote):
+    with pytest.raises(ClientError, match="No model named 'irsi' is served; did you mean 'iris'"):
+        remote.predict("irsi")
+    with pytest.raises(ClientError, match="No model named 'nope' is served; served models: .*iris"):
+        remote.train("nope")
+
+
+def test_arguments_named_like_the_methods_own_come_as_a_mapping(remote):
+    answer = remote.predict("deepaas-query", {"accept": "text/plain"}, text="hi", accept="*/*")
+    assert answer == BinaryResult(b"HI", "text/plain")
+    with pytest.raises(ClientError) as caught:
+        remote.predict("deepaas-query", {"accept": "image/gif"}, text="hi")
+    assert caught.value.status is None and "accept" in caught.value.errors
 
 
 def test_files_as_paths_or_file_objects(remote, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from servers import free_port
 
 from deepserve.client import ClientError
+from deepserve.client.client import closing
 from deepserve.client.spec import Operation, check_arguments
 from deepserve.client.streams import ndjson_items, sse_items
 from deepserve.client.transport import Transport
@@ -97,6 +98,12 @@ def test_checks_name_the_argument(values, name, message):
     assert caught.value.status is None
 
 
+NOT_JSON = {  # path -> what a misconfigured proxy or a broken stream answers
+    "/page": ("text/html", b"<html><body>Welcome to nginx!</body></html>"),
+    "/stream": ("application/x-ndjson", b'{"token": "a"}\n<html>\n'),
+}
+
+
 class Flaky(BaseHTTPRequestHandler):
     """Answers 503 to the first ``failures`` requests, then 200; counts them."""
 
@@ -104,11 +111,16 @@ class Flaky(BaseHTTPRequestHandler):
     seen: list[str] = []
 
     def answer(self) -> None:
+        if self.path in NOT_JSON:
+            return self.reply(200, *NOT_JSON[self.path])
         Flaky.seen.append(self.command)
         failing = len(Flaky.seen) <= Flaky.failures
         body = b'{"message": "busy"}' if failing else b'{"ok": true}'
-        self.send_response(503 if failing else 200)
-        self.send_header("Content-Type", "application/json")
+        self.reply(503 if failing else 200, "application/json", body)
+
+    def reply(self, status: int, media_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", media_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -160,3 +172,16 @@ def test_a_probe_is_asked_once(flaky):
         transport.json("GET", "/v2/health/ready", retry=False)
     assert caught.value.status == 503
     assert Flaky.seen == ["GET"]
+
+
+def test_an_answer_that_is_not_json_is_a_client_error(flaky):
+    transport = Transport(f"http://127.0.0.1:{flaky.server_port}")
+    with pytest.raises(ClientError, match="answered text/html, not JSON: '<html>") as caught:
+        transport.json("GET", "/page")
+    assert caught.value.status == 200
+    response = transport.request("GET", "/stream", stream=True)
+    items = closing(response, ndjson_items(response.iter_lines()))
+    assert next(items) == {"token": "a"}
+    with pytest.raises(ClientError, match="not JSON"):
+        next(items)
+    assert response.raw.closed

@@ -38,21 +38,22 @@ def model_parameters(ctx: click.Context, values: dict, method: str) -> list[dict
     ``values["url"]``; exits 1 when the server does not serve it."""
     model = values["model"]
     remote = client(ctx, values["url"], values["token"])
-    operations = remote.operations.get(model)
-    if operations is None:
-        fail(ClientError(f"No model named '{model}' is served at {remote.url}."))
+    try:
+        operations = remote.operations_of(model)
+    except ClientError as error:
+        fail(error, code=1)  # as the offline command: an unknown model is not a bad argument
     operation = getattr(operations, method)
     if operation is None:
         fail(ClientError(f"Model '{model}' does not implement {method}."))
     return list(operation.parameters)
 
 
-def fail(error: ClientError) -> NoReturn:
-    """Print the error's JSON body on stderr and exit: 2 for the caller's errors (4xx, invalid
-    arguments), 1 for everything else."""
+def fail(error: ClientError, code: int | None = None) -> NoReturn:
+    """Print the error's JSON body on stderr and exit with ``code``, by default 2 for the
+    caller's errors (4xx, invalid arguments) and 1 for everything else."""
     click.echo(json.dumps(error.body), err=True)
     caller = (error.status is not None and error.status < 500) or bool(error.errors)
-    sys.exit(2 if caller else 1)
+    sys.exit(code if code is not None else 2 if caller else 1)
 
 
 def echo_json(document: Any) -> None:

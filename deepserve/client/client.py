@@ -8,6 +8,9 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+import requests
 
 from .errors import ClientError
 from .jobs import Job
@@ -20,7 +23,7 @@ from .spec import (
     model_operations,
 )
 from .streams import ndjson_items, sse_items
-from .transport import Transport
+from .transport import Transport, document
 
 JSON = "application/json"
 
@@ -68,7 +71,9 @@ class Client:
         """How to call ``model`` (or every model): each method with its arguments' types,
         choices, ranges, defaults and descriptions, from the spec. Printed unless
         ``print_info`` is false; returned as text either way."""
-        chosen = [self._model(model)] if model is not None else list(self.operations.values())
+        chosen = list(self.operations.values())
+        if model is not None:
+            chosen = [self.operations_of(model)]
         lines = []
         for ops in chosen:
             lines.append(f"{ops.name}:")
@@ -90,7 +95,7 @@ class Client:
 
     def metadata(self, model: str) -> dict:
         """One model's metadata."""
-        return self.transport.json("GET", f"/v2/models/{self._model(model).name}/")
+        return self.transport.json("GET", f"/v2/models/{self.operations_of(model).name}/")
 
     def health(self) -> dict:
         """Readiness of the server and of each model, asked once (no retry); does not raise
@@ -103,43 +108,56 @@ class Client:
             raise
 
     def predict(
-        self, model: str, *, accept: str | None = None, stream: bool = False, **arguments: Any
+        self,
+        model: str,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        accept: str | None = None,
+        stream: bool = False,
+        **arguments: Any,
     ) -> Any:
-        """Run a prediction of ``model`` with ``arguments``.
+        """Run a prediction of ``model`` with ``arguments`` (and ``values``, a mapping for
+        arguments named like this method's own: ``accept``, ``stream``).
 
         Returns the JSON document; with ``accept`` a non-JSON media type, a
         :class:`BinaryResult`. With ``stream=True`` (models that stream), an iterator of the
         items as the model yields them. Files are given as paths or binary file objects.
         """
-        op = self._model(model).predict
+        op = self.operations_of(model).predict
+        arguments = {**(values or {}), **arguments}
         if stream:
             return self._stream(op, arguments, accept)
         media_type = accept or (JSON if JSON in op.produces else op.produces[0])
         response = self._post(op, arguments, headers={"Accept": media_type})
         return _result(response)
 
-    def validate(self, model: str, **arguments: Any) -> Any:
+    def validate(
+        self, model: str, values: Mapping[str, Any] | None = None, /, **arguments: Any
+    ) -> Any:
         """Run ``model``'s validation; returns ``{"status": "OK", "result": ...}``."""
-        op = self._model(model).validate
+        op = self.operations_of(model).validate
         if op is None:
             raise ClientError(f"Model '{model}' does not implement validate.")
-        return self._post(op, arguments).json()
+        return document(self._post(op, {**(values or {}), **arguments}))
 
-    def train(self, model: str, **arguments: Any) -> Job:
+    def train(
+        self, model: str, values: Mapping[str, Any] | None = None, /, **arguments: Any
+    ) -> Job:
         """Start a training job of ``model``; returns it at once (see :meth:`Job.wait`)."""
-        op = self._model(model).train
+        op = self.operations_of(model).train
         if op is None:
             raise ClientError(f"Model '{model}' does not implement train.")
-        return Job(self.transport, self._post(op, arguments).json())
+        return Job(self.transport, document(self._post(op, {**(values or {}), **arguments})))
 
     def job(self, model: str, job_id: str) -> Job:
         """A training job of ``model`` by its id."""
-        path = f"/v2/models/{self._model(model).name}/train/{job_id}"
+        path = f"/v2/models/{self.operations_of(model).name}/train/{job_id}"
         return Job(self.transport, self.transport.json("GET", path))
 
     def jobs(self, model: str, status: str | None = None) -> list[Job]:
         """``model``'s training jobs, newest first (only those with ``status``, if given)."""
-        path = f"/v2/models/{self._model(model).name}/train/"
+        path = f"/v2/models/{self.operations_of(model).name}/train/"
         params = {"status": status} if status else None
         found = self.transport.json("GET", path, params=params)
         if isinstance(found, dict):  # a DEEPaaS model's jobs come as a bare array
@@ -156,12 +174,14 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _model(self, name: str) -> ModelOperations:
-        try:
+    def operations_of(self, name: str) -> ModelOperations:
+        """``name``'s operations; for a name the spec lacks, the server's own 404 (with the
+        close names) or 503 (with why the model failed to load)."""
+        if name in self.operations:
             return self.operations[name]
-        except KeyError:
-            served = ", ".join(self.operations) or "none"
-            raise ClientError(f"No model named '{name}' is served (served: {served}).") from None
+        self.transport.request("GET", f"/v2/models/{quote(name, safe='')}/", retry=False)
+        served = ", ".join(self.operations) or "none"
+        raise ClientError(f"Model '{name}' is not in the server's spec (served: {served}).")
 
     def _stream(self, op: Operation, arguments: Mapping, accept: str | None) -> Iterator[Any]:
         if not op.streams:
@@ -171,9 +191,9 @@ class Client:
             raise ClientError(f"Streams come as {' or '.join(STREAM_TYPES)}, not {media_type}.")
         response = self._post(op, arguments, headers={"Accept": media_type}, stream=True)
         parse = sse_items if media_type == STREAM_TYPES[0] else ndjson_items
-        return _closing(response, parse(response.iter_lines()))
+        return closing(response, parse(response.iter_lines()))
 
-    def _post(self, op: Operation, arguments: Mapping, **kwargs: Any):
+    def _post(self, op: Operation, arguments: Mapping, **kwargs: Any) -> requests.Response:
         values = check_arguments(op, arguments)
         files = {n: values.pop(n) for n in list(values) if n in op.file_names}
         if not files:
@@ -188,16 +208,23 @@ class Client:
             return self.transport.request("POST", op.path, data=data, files=parts, **kwargs)
 
 
-def _result(response) -> Any:
+def _result(response: requests.Response) -> Any:
     media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
     if media_type == JSON or media_type.endswith("+json"):
-        return response.json()
+        return document(response)
     return BinaryResult(response.content, media_type)
 
 
-def _closing(response, items: Iterator[Any]) -> Iterator[Any]:
+def closing(response: requests.Response, items: Iterator[Any]) -> Iterator[Any]:
+    """``items`` read from ``response``, closed at the end; a broken connection or a line that
+    is not JSON is a ClientError."""
     with response:
-        yield from items
+        try:
+            yield from items
+        except requests.RequestException as error:
+            raise ClientError(f"The stream broke off: {error}") from error
+        except ValueError as error:
+            raise ClientError(f"The stream sent something that is not JSON: {error}") from error
 
 
 def _file_part(value: Any, opened: contextlib.ExitStack) -> tuple[str, Any]:

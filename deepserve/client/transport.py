@@ -72,7 +72,7 @@ class Transport:
 
     def json(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
         """The JSON document of ``method path``."""
-        return self.request(method, path, retry=retry, **kwargs).json()
+        return document(self.request(method, path, retry=retry, **kwargs))
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         wait = self.backoff * 2**attempt
@@ -83,6 +83,19 @@ class Transport:
     def close(self) -> None:
         """Close the connections kept open."""
         self.session.close()
+
+
+def document(response: requests.Response) -> Any:
+    """The JSON body of a successful answer; a body that is not JSON is a ClientError."""
+    try:
+        return response.json()
+    except ValueError as error:
+        kind = response.headers.get("Content-Type") or "no Content-Type"
+        raise ClientError(
+            f"{response.request.method} {response.url} answered {kind}, not JSON: "
+            f"{response.text.strip()[:200]!r}",
+            response.status_code,
+        ) from error
 
 
 def error_from(response: requests.Response) -> ClientError:
