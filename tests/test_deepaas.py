@@ -25,6 +25,7 @@ from marshmallow import ValidationError, fields
 from marshmallow.validate import OneOf
 from openapi_spec_validator import validate
 
+import deepserve
 from deepserve.api import create_app
 from deepserve.api.deepaas import marshmallow3_dates, training_job
 from deepserve.arguments import response_schema
@@ -229,6 +230,18 @@ def test_file_argument_must_be_an_upload(client):
     assert text.get_json()["errors"] == {"image": ["Not a file upload."]}
 
 
+def test_rows_of_the_difference_table_for_deepaas_models(client, cli):
+    """docs/deepaas.md's rows on HEAD, undeclared arguments and disabled endpoints."""
+    get = client.get("/v2/models/deepaas-class/")
+    head = client.head("/v2/models/deepaas-class/")
+    assert (head.status_code, head.data, head.content_type) == (200, b"", get.content_type)
+    typo = client.post("/v2/models/deepaas-class/predict/", data=image_upload(styel="bold"))
+    assert typo.status_code == 422
+    assert typo.get_json()["errors"] == {"styel": ["Unknown field."]}
+    switch = cli("run", "--predict-endpoint", "false")
+    assert switch.returncode == 2 and "No such option '--predict-endpoint'" in switch.stderr
+
+
 def test_model_list_and_metadata_keep_deepaas_shapes(client):
     listed = client.get("/v2/models/").get_json()["models"]
     model = next(m for m in listed if m["id"] == "deepaas-class")
@@ -242,6 +255,8 @@ def test_versions_keep_deepaas_shapes(client):
     root = client.get("/").get_json()
     assert [v["id"] for v in root["versions"]] == ["v2"]
     assert {"describedby", "help"} <= {link["rel"] for link in root["links"]}  # as DEEPaaS
+    assert (root["name"], root["version"]) == ("deepserve", deepserve.__version__)  # deepserve's
+    assert {link["rel"]: link["href"] for link in root["links"]}["ui"] == "/ui/"
     v2 = client.get("/v2/").get_json()
     assert v2["id"] == "v2"
     assert {"rel": "self", "href": "/v2/", "type": "application/json"} in v2["links"]  # as DEEPaaS
