@@ -22,6 +22,10 @@ def test_new_package_installs_passes_its_own_test_and_is_listed(cli, tmp_path):
     created = cli("new", "my-model", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     package = tmp_path / "my-model"
+    [hint] = [line for line in created.stdout.splitlines() if "without installing" in line]
+    target = hint.split("without installing: deepserve run ")[1].split()[0]
+    assert target == "my-model=my_model/model.py:MyModel"  # the name its README's URLs use
+    assert f"`deepserve run {target} --reload`" in (package / "README.md").read_text()
     assert {p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file()} == {
         "pyproject.toml",
         "README.md",
@@ -38,6 +42,8 @@ def test_new_package_installs_passes_its_own_test_and_is_listed(cli, tmp_path):
     run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package)
     listed = run(python, "-m", "deepserve", "list", "--model", "my-model", cwd=package)
     assert "my-model  ok  [deepserve.model: my_model.model:MyModel]" in listed.stdout
+    as_file = run(python, "-m", "deepserve", "list", target, cwd=package)
+    assert as_file.stdout.splitlines()[1].startswith("my-model  ok")
 
 
 def test_new_refuses_a_used_directory_and_a_bad_name(cli, tmp_path):

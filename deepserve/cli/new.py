@@ -29,7 +29,7 @@ def new(name: str, directory: Path | None) -> None:
         raise click.ClickException(str(error)) from error
     for path in files:
         click.echo(f"created {path}")
-    target = "{package}/model.py:{class_name}".format(**names(name))
+    target = "{name}={package}/model.py:{class_name}".format(**names(name))
     click.echo(
         f"\nNext, in the environment where deepserve is installed:\n"
         f"  cd {directory}\n"
