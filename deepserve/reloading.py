@@ -1,5 +1,5 @@
 """What ``deepserve run --reload`` watches: the models' source files, found without importing
-them; and how (:class:`Reloader`).
+them; and how (:class:`Reloader`, with watchfiles).
 
 gunicorn's reloader watches the modules a worker imported; these files are added so that a
 model whose import failed (and so is not among them) is reloaded once it is fixed.
@@ -10,12 +10,13 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
-import time
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import gunicorn.reloader
 import importlib_metadata
+import watchfiles
 
 from .targets import Target
 
@@ -63,37 +64,67 @@ def _package_sources(module: str) -> list[str]:
     return [spec.origin] if spec.origin and spec.origin.endswith(".py") else []
 
 
-class Reloader(gunicorn.reloader.Reloader):
-    """gunicorn's polling reloader, knowing the files' times before the worker serves.
+class Reloader(gunicorn.reloader.ReloaderBase):
+    """gunicorn's reloader, told of changes by the operating system (watchfiles: inotify on
+    Linux, FSEvents on macOS) instead of polling every file each second.
 
-    gunicorn's notes them in its thread, while the worker already answers: a file saved in that
-    moment (a model edited right after a reload) was taken as the original and never reloaded.
+    It watches what gunicorn's watches (the files of every module the worker imported, and the
+    extra files: the models' sources), and calls gunicorn's callback, which restarts the worker.
+    The files' times are noted before the worker serves, and looked at once more when the
+    watch has begun: a file saved in between (a model edited right after a reload) counts.
     """
 
-    def __init__(self, polling: gunicorn.reloader.Reloader) -> None:
-        super().__init__(callback=polling._callback, interval=polling._interval)
-        self._extra_files = polling._extra_files
-        self._extra_patterns = polling._extra_patterns
+    def __init__(self, gunicorns: gunicorn.reloader.ReloaderBase) -> None:
+        super().__init__(callback=gunicorns._callback)
+        self._extra_files = gunicorns._extra_files
+        self._extra_patterns = gunicorns._extra_patterns
         self._times: dict[str, float] = {}
+        self._stopping = threading.Event()
 
     def start(self) -> None:
-        self._changed()  # notes every file's time, in the worker's thread
+        self._times = {path: time for path in self._watched() if (time := _mtime(path))}
         super().start()
 
-    def run(self) -> None:
-        while True:
-            time.sleep(self._interval)
-            changed = self._changed()
-            if changed and self._callback:
-                self._callback(changed)
+    def stop(self) -> None:
+        """End the watch (the worker exits anyway; for tests)."""
+        self._stopping.set()
 
-    def _changed(self) -> str | None:
-        """The first file modified since it was last looked at (its time noted if new)."""
-        for filename in self.get_files():
-            try:
-                modified = os.stat(filename).st_mtime
-            except OSError:
-                continue
-            if modified > self._times.setdefault(filename, modified):
-                return filename
+    def run(self) -> None:
+        files = set(self._times)
+        directories = {os.path.dirname(path) for path in files}
+        changes = watchfiles.watch(
+            *directories,
+            watch_filter=lambda _change, path: path in files,
+            recursive=False,
+            yield_on_timeout=True,  # at once, so that the first look below is soon
+            rust_timeout=WATCH_STARTED_MS,
+            stop_event=self._stopping,
+            raise_interrupt=False,
+            ignore_permission_denied=True,
+        )
+        changed = None
+        for number, batch in enumerate(changes):
+            changed = min((path for _change, path in batch), default=None)
+            if changed is None and number == 0:
+                changed = self._changed_since_start()
+            if changed is not None:
+                break
+        if changed is not None and self._callback:
+            self._callback(changed)
+
+    def _watched(self) -> set[str]:
+        return {os.path.abspath(path) for path in self.get_files() if os.path.isfile(path)}
+
+    def _changed_since_start(self) -> str | None:
+        return next((p for p, time in self._times.items() if _mtime(p) not in (time, None)), None)
+
+
+# The watch is surely running after this long without a change (the first look then happens).
+WATCH_STARTED_MS = 200
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
         return None

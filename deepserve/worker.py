@@ -52,7 +52,6 @@ import time
 from functools import partial
 from http import HTTPStatus
 
-import gunicorn.reloader
 from gunicorn import util
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.errors import ParseException
@@ -228,10 +227,10 @@ class ThreadWorker(gthread.ThreadWorker):
 
     def load_wsgi(self) -> None:
         """Load the application, wrapped to note when each answer starts (and, with --reload,
-        have the files' times noted before the worker serves)."""
+        watch the files with :class:`deepserve.reloading.Reloader`)."""
         super().load_wsgi()
-        if type(self.reloader) is gunicorn.reloader.Reloader:  # started next, by gunicorn
-            self.reloader = reloading.Reloader(self.reloader)
+        if self.reloader is not None and not isinstance(self.reloader, reloading.Reloader):
+            self.reloader = reloading.Reloader(self.reloader)  # started next, by gunicorn
         app, local = self.wsgi, self.local
 
         def noting_the_answer(environ, start_response):

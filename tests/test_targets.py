@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
 import sys
+import time
 from pathlib import Path
 
+import gunicorn.reloader
 import pytest
 import requests
 
+from deepserve import reloading
 from deepserve.loading import GROUP, discover
+from deepserve.reloading import Reloader
 from deepserve.targets import GROUP as TARGETS_GROUP
 from deepserve.targets import is_target, parse
 
@@ -168,6 +174,43 @@ def test_run_a_file_with_reload_follows_its_edits(run_server, tmp_path, wait):
     (tmp_path / "doubler.py").write_text(source)  # fixed: served again
     wait(lambda: predict(server, "doubler", 2).json().get("predictions") == {"result": 6.0})
     assert "Worker reloading" in server.output()
+
+
+def test_the_reloader_is_told_of_edits_by_the_os_and_only_of_watched_files(tmp_path):
+    model, notes = tmp_path / "model.py", tmp_path / "notes.txt"
+    model.write_text("A = 1\n")
+    notes.write_text("")
+    changed: queue.Queue[str] = queue.Queue()
+    gunicorns = gunicorn.reloader.ReloaderBase(extra_files=[str(model)], callback=changed.put)
+    reloader = Reloader(gunicorns)
+    reloader.start()
+    try:
+        time.sleep(reloading.WATCH_STARTED_MS / 1000 * 2)
+        notes.write_text("not a watched file")
+        with pytest.raises(queue.Empty):
+            changed.get(timeout=0.5)
+        model.write_text("A = 2\n")
+        assert changed.get(timeout=10) == str(model)
+    finally:
+        reloader.stop()
+        reloader.join(10)
+    assert not reloader.is_alive()
+
+
+def test_an_edit_made_while_the_watch_begins_counts(tmp_path):
+    model = tmp_path / "model.py"
+    model.write_text("A = 1\n")
+    changed: queue.Queue[str] = queue.Queue()
+    gunicorns = gunicorn.reloader.ReloaderBase(extra_files=[str(model)], callback=changed.put)
+    reloader = Reloader(gunicorns)
+    reloader.start()
+    past = model.stat().st_mtime + 1  # saved right away, at start, likely before the watch
+    os.utime(model, (past, past))
+    try:
+        assert changed.get(timeout=10) == str(model)
+    finally:
+        reloader.stop()
+        reloader.join(10)
 
 
 @pytest.mark.e2e
