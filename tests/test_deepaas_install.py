@@ -2,11 +2,14 @@
 deepserve, by the command docs/deepaas.md gives, and serves.
 
 The model (``tests/deepaas_pinned``) goes into a child environment of the test venv (whose
-packages it sees, and never changes): what pip installs lands in the child.
+packages it sees, and never changes): what pip installs lands in the child. The child does not
+see the test venv's compatibility ``deepaas`` nor what it brings along, so ``deepserve install``
+has to install them, as on a plain deepserve install.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import subprocess
 from pathlib import Path
@@ -19,6 +22,11 @@ from deepserve.cli.install import DEEPAAS_STACK, deepserve_requirements, require
 
 PINNED = Path(__file__).parent / "deepaas_pinned"
 IMAGE = b"\x89PNG\r\n\x1a\n pixels"
+
+
+def site_packages(venv: Path) -> Path:
+    [path] = venv.glob("lib/python*/site-packages")
+    return path
 
 
 def deepserve_command(python: Path) -> Path:
@@ -47,8 +55,10 @@ def test_requirements_left_out_and_constraints():
 
 @pytest.mark.e2e
 def test_a_model_pinning_old_webargs_installs_and_serves(tmp_path, run_server):
-    python = child_environment(tmp_path / "venv")
+    brought = ("deepaas", "aiohttp", "oslo.log", "oslo.config")
+    python = child_environment(tmp_path / "venv", hidden=brought)
     deepserve = deepserve_command(python)
+    assert subprocess.run([str(python), "-c", "import deepaas"]).returncode == 1  # not seen
     installed = subprocess.run(
         [str(deepserve), "install", "-e", str(PINNED)],
         capture_output=True,
@@ -63,6 +73,15 @@ def test_a_model_pinning_old_webargs_installs_and_serves(tmp_path, run_server):
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert versions[0].startswith("8.") and versions[1].startswith("3.")  # kept; chosen
+    child = tmp_path / "venv"
+    for name in brought:  # in the child's own site-packages, not the test venv's
+        found = importlib.metadata.distributions(name=name, path=[str(site_packages(child))])
+        assert next(found, None) is not None, f"{name} was not installed"
+    compat = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('deepaas'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert compat.endswith("+deepserve")
 
     server = run_server("--model", "deepaas-pinned", program=deepserve)
     url = server.url + "/v2/models/deepaas-pinned/predict/"
