@@ -10,6 +10,9 @@ environment that sees the test environment's packages (``pip install`` installs 
 - a ``sh`` block that is one ``deepserve run`` command starts that server in the background
   (on a free port, through ``DEEPSERVE_PORT``); ``http://127.0.0.1:5000`` in the blocks after
   it is that server, before it a server of every installed model (the examples among them);
+- a ``python`` block that calls that address runs with the environment's ``python``; one right
+  after ``<!-- docs-test: continues -->`` runs after the Python block before it, in the same
+  script (``client.train(...)`` after the block that made ``client``);
 - a block right after ``<!-- docs-test: skip: REASON -->`` is not run, and says why.
 """
 
@@ -81,8 +84,11 @@ def blocks(document: Path) -> list[Block]:
     ]
 
 
+CONTINUES = "continues"
+
+
 def _skipped(block: Block) -> bool:
-    if block.marker is None:
+    if block.marker in (None, CONTINUES):
         return False
     reason = block.marker.removeprefix("skip:").strip()
     assert block.marker.startswith("skip:") and reason, f"{block.where}: say why it is skipped"
@@ -109,7 +115,7 @@ def examples_server(tmp_path_factory):
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
 def test_every_command_of_the_document_runs(document, tmp_path, examples_server, run_server):
     playing = [block for block in blocks(document) if not _skipped(block)]
-    if not any(block.lang in SHELL for block in playing):
+    if not any(block.lang in SHELL or URL in block.body for block in playing):
         pytest.skip("no commands")
     clone = tmp_path / "clone"
     tracked = subprocess.run(
@@ -121,7 +127,7 @@ def test_every_command_of_the_document_runs(document, tmp_path, examples_server,
     python = child_environment(tmp_path / "venv")
     path = os.pathsep.join([str(python.parent), sysconfig.get_path("scripts"), os.environ["PATH"]])
     env = {**os.environ, "PATH": path, "VIRTUAL_ENV": str(python.parent.parent)}
-    server_url = None
+    server_url, script = None, ""
     for block in playing:
         if block.file:
             (clone / block.file).parent.mkdir(parents=True, exist_ok=True)
@@ -130,19 +136,24 @@ def test_every_command_of_the_document_runs(document, tmp_path, examples_server,
             server = run_server(script=block.body, cwd=clone, env=env, ready_timeout=120)
             server_url = server.url
         elif block.lang in SHELL:
-            script = block.body
-            if URL in script:
-                script = script.replace(URL, server_url or examples_server())
-            result = subprocess.run(
-                ["bash", "-c", _PRELUDE + script],
-                cwd=clone,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            output = result.stdout + result.stderr
-            assert result.returncode == 0, f"{block.where}:\n{block.body}\n{output}"
+            command = ["bash", "-c", _PRELUDE + block.body]
+            _run(block, command, server_url or examples_server, cwd=clone, env=env)
+        elif block.lang == "python" and (URL in block.body or block.marker == CONTINUES):
+            assert block.marker != CONTINUES or script, f"{block.where}: continues nothing"
+            script = (script + "\n" if block.marker == CONTINUES else "") + block.body
+            command = [str(python), "-c", script]
+            _run(block, command, server_url or examples_server, cwd=clone, env=env)
+
+
+def _run(block: Block, command: list[str], server, **options) -> None:
+    """Run ``command`` (a block's), with the documents' server address replaced by
+    ``server`` (an address, or a function that gives one)."""
+    if any(URL in part for part in command):
+        url = server if isinstance(server, str) else server()
+        command = [part.replace(URL, url) for part in command]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, **options)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{block.where}:\n{block.body}\n{output}"
 
 
 def test_a_skipped_block_says_why():
