@@ -444,6 +444,7 @@ def test_legacy_model_trains_as_a_job_with_deepaas_fields(
 
 @needs_marshmallow_3
 @pytest.mark.e2e
+@pytest.mark.marshmallow3_e2e
 def test_legacy_model_served_by_a_real_server(run_server):
     server = run_server("--model", "deepaas-legacy")
     response = requests.post(
