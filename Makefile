@@ -44,6 +44,7 @@ test: $(TEST_VENV)/.installed lint
 lint: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff check .
 	$(TEST_VENV)/bin/ruff format --check .
+	$(TEST_VENV)/bin/mypy
 
 format: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff check --fix .

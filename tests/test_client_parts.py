@@ -9,6 +9,7 @@ import pytest
 from servers import free_port
 
 from deepserve.client import ClientError
+from deepserve.client import transport as transport_module
 from deepserve.client.client import closing
 from deepserve.client.spec import Operation, check_arguments
 from deepserve.client.streams import ndjson_items, sse_items
@@ -105,9 +106,11 @@ NOT_JSON = {  # path -> what a misconfigured proxy or a broken stream answers
 
 
 class Flaky(BaseHTTPRequestHandler):
-    """Answers 503 to the first ``failures`` requests, then 200; counts them."""
+    """Answers ``status`` (with ``Retry-After: 2``) to the first ``failures`` requests, then 200;
+    counts them."""
 
     failures = 0
+    status = 503
     seen: list[str] = []
 
     def answer(self) -> None:
@@ -116,10 +119,12 @@ class Flaky(BaseHTTPRequestHandler):
         Flaky.seen.append(self.command)
         failing = len(Flaky.seen) <= Flaky.failures
         body = b'{"message": "busy"}' if failing else b'{"ok": true}'
-        self.reply(503 if failing else 200, "application/json", body)
+        self.reply(Flaky.status if failing else 200, "application/json", body, failing)
 
-    def reply(self, status: int, media_type: str, body: bytes) -> None:
+    def reply(self, status: int, media_type: str, body: bytes, later: bool = False) -> None:
         self.send_response(status)
+        if later:
+            self.send_header("Retry-After", "2")
         self.send_header("Content-Type", media_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -131,22 +136,52 @@ class Flaky(BaseHTTPRequestHandler):
         pass
 
 
+def serve(port: int = 0) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture
 def flaky():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    Flaky.seen = []
+    Flaky.seen, Flaky.status = [], 503
+    server = serve()
     yield server
     server.shutdown()
     server.server_close()
 
 
-def test_idempotent_calls_are_retried_on_503(flaky):
-    Flaky.failures = 2
+@pytest.fixture
+def waits(monkeypatch):
+    """The seconds the transport waits between attempts (without waiting them)."""
+    waited: list[float] = []
+    monkeypatch.setattr(transport_module.time, "sleep", waited.append)
+    return waited
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_idempotent_calls_are_retried_after_the_server_s_retry_after(flaky, waits, status):
+    Flaky.failures, Flaky.status = 2, status
     transport = Transport(f"http://127.0.0.1:{flaky.server_port}", retries=3, backoff=0.01)
     assert transport.json("GET", "/x") == {"ok": True}
     assert Flaky.seen == ["GET", "GET", "GET"]
+    assert waits == [2.0, 2.0]  # Retry-After, not the backoff
+
+
+def test_a_server_that_comes_up_meanwhile_is_reached(waits, monkeypatch):
+    Flaky.seen, Flaky.failures = [], 0
+    port, started = free_port(), []
+    monkeypatch.setattr(
+        transport_module.time, "sleep", lambda s: waits.append(s) or started.append(serve(port))
+    )
+    transport = Transport(f"http://127.0.0.1:{port}", retries=3, backoff=0.25)
+    try:
+        assert transport.json("GET", "/x") == {"ok": True}
+    finally:
+        for server in started:
+            server.shutdown()
+            server.server_close()
+    assert waits == [0.25]  # the backoff, after the refused connection
 
 
 def test_posts_are_sent_once(flaky):

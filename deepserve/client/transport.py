@@ -9,7 +9,7 @@ import requests
 
 from .errors import ClientError
 
-RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD"})
 
 
@@ -17,7 +17,7 @@ class Transport:
     """Requests to one server, ``url`` including any base path (``http://host/models-api``).
 
     Idempotent calls (GET, HEAD) are retried ``retries`` times on connection errors and on
-    502/503/504, waiting ``backoff`` seconds doubled at each attempt (or the server's
+    429/502/503/504, waiting ``backoff`` seconds doubled at each attempt (or the server's
     ``Retry-After``, up to ``max_wait``). Other calls are sent once: a prediction or a training
     job must not run twice because an answer was lost.
     """
