@@ -164,7 +164,7 @@ def test_training_job_waits_with_a_progress_bar(remote, tmp_path):
     result = job.wait(timeout=60, progress=True, interval=0.05, stream=terminal)
     assert result["label"] == "first" and result["data"]["content"] == "rows"
     assert job.status == "done" and job.progress == 1.0
-    assert "100%  done" in terminal.getvalue()
+    assert "100%  done: finished" in terminal.getvalue()  # the job's message too
     assert job.id in [found.id for found in remote.jobs("trainer", status="done")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import IO, Any
@@ -85,12 +86,13 @@ class Job:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.refresh().done:
             if bar:
-                bar.draw(self.progress, self.status)
+                bar.draw(self.progress, self.status, self.document.get("message"))
             if deadline is not None and time.monotonic() > deadline:
                 raise ClientError(f"Job {self.id} still {self.status} after {timeout}s.")
             time.sleep(interval)
         if bar:
-            bar.finish(self.progress if self.status != "done" else 1.0, self.status)
+            fraction = self.progress if self.status != "done" else 1.0
+            bar.finish(fraction, self.status, self.document.get("message"))
         if self.status != "done":
             reason = self.document.get("error") or self.document.get("message") or ""
             raise ClientError(
@@ -104,22 +106,25 @@ class Job:
 
 
 class ProgressBar:
-    """A one-line progress bar redrawn in place on a terminal."""
+    """A one-line progress bar redrawn in place on a terminal: the job's progress, status and
+    message (why a queued job waits, what a running one does), cut to the terminal's width."""
 
     def __init__(self, stream: IO[str], width: int = 30) -> None:
         self.stream = stream
         self.width = width
 
-    def draw(self, fraction: float | None, status: str) -> None:
+    def draw(self, fraction: float | None, status: str, message: str | None = None) -> None:
+        said = f"{status}: {message}" if message else status
         if fraction is None:
-            line = f"[{'?' * self.width}]  --%  {status}"
+            line = f"[{'?' * self.width}]  --%  {said}"
         else:
             filled = round(max(0.0, min(1.0, fraction)) * self.width)
-            line = f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%}  {status}"
-        self.stream.write(f"\r{line:<{self.width + 20}}")
+            line = f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%}  {said}"
+        columns = shutil.get_terminal_size().columns - 1  # a full line would wrap
+        self.stream.write(f"\r{line[:columns]:<{columns}}")
         self.stream.flush()
 
-    def finish(self, fraction: float | None, status: str) -> None:
-        self.draw(fraction, status)
+    def finish(self, fraction: float | None, status: str, message: str | None = None) -> None:
+        self.draw(fraction, status, message)
         self.stream.write("\n")
         self.stream.flush()
