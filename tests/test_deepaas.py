@@ -36,6 +36,7 @@ from deepserve.deepaas import accept_media_types, installed_deepaas, is_compat, 
 from deepserve.jobs.store import Job
 from deepserve.loading import GROUP, discover
 from deepserve.outputs import content_type
+from deepserve.record import ModelRecord
 
 MARSHMALLOW_4 = int(importlib.metadata.version("marshmallow").split(".")[0]) >= 4
 needs_marshmallow_3 = pytest.mark.skipif(
@@ -240,6 +241,36 @@ def test_rows_of_the_difference_table_for_deepaas_models(client, cli):
     assert typo.get_json()["errors"] == {"styel": ["Unknown field."]}
     switch = cli("run", "--predict-endpoint", "false")
     assert switch.returncode == 2 and "No such option '--predict-endpoint'" in switch.stderr
+
+
+class Counter:
+    """A second DEEPaaS model with a response schema (not installed: built as a record)."""
+
+    schema = {"count": fields.Int(required=True)}
+
+    def get_metadata(self):
+        return {"name": "counter"}
+
+    def get_predict_args(self):
+        return {}
+
+    def predict(self):
+        return {"count": 1}
+
+
+def test_the_first_deepaas_schema_is_the_prediction_response_definition(discovery):
+    [image] = [record for record in discovery.models if record.name == "deepaas-class"]
+    counter = ModelRecord("counter", Counter(), group=DEEPAAS_GROUP)
+    for records, first in (([image, counter], "original_filename"), ([counter, image], "count")):
+        spec = create_app(records).test_client().get("/swagger.json").get_json()
+        response = spec["definitions"]["ModelPredictionResponse"]
+        assert first in response["properties"], (first, response)
+        refs = [
+            spec["paths"][f"/v2/models/{record.name}/predict/"]["post"]["responses"]["200"]
+            for record in records
+        ]
+        names = [ref["schema"]["$ref"].rpartition("/")[2] for ref in refs]
+        assert names[0] == "ModelPredictionResponse" != names[1]  # the second has its own
 
 
 def test_model_list_and_metadata_keep_deepaas_shapes(client):
