@@ -171,6 +171,10 @@ def test_versions_are_deepaas_versions_with_more_links(deepaas_test_client):
     for link in theirs["links"]:
         assert relations[link["rel"], link["type"]].rstrip("/") == link["href"]
     assert deepaas_test_client.get("/v2/").get_json() == v2
+    # DEEPaaS's own answer to GET /v2/, field for field, and a link to the models (same row)
+    models = {"href": "/v2/models/", "rel": "models", "type": "application/json"}
+    recorded = RECORDED["v2"]["body"]
+    assert v2 == {**recorded, "links": [*recorded["links"], models]}
 
 
 def test_model_list_and_metadata_are_deepaas_ones_but_id_and_links(deepaas_test_client):
