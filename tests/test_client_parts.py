@@ -168,7 +168,8 @@ def test_idempotent_calls_are_retried_after_the_server_s_retry_after(flaky, wait
     assert waits == [2.0, 2.0]  # Retry-After, not the backoff
 
 
-def test_a_server_that_comes_up_meanwhile_is_reached(waits, monkeypatch):
+@pytest.mark.parametrize("method", ["GET", "POST"])  # nothing was sent: a POST may go again
+def test_a_server_that_comes_up_meanwhile_is_reached(waits, monkeypatch, method):
     Flaky.seen, Flaky.failures = [], 0
     port, started = free_port(), []
     monkeypatch.setattr(
@@ -176,12 +177,13 @@ def test_a_server_that_comes_up_meanwhile_is_reached(waits, monkeypatch):
     )
     transport = Transport(f"http://127.0.0.1:{port}", retries=3, backoff=0.25)
     try:
-        assert transport.json("GET", "/x") == {"ok": True}
+        assert transport.json(method, "/x") == {"ok": True}
     finally:
         for server in started:
             server.shutdown()
             server.server_close()
     assert waits == [0.25]  # the backoff, after the refused connection
+    assert Flaky.seen == [method]  # sent once, when the server was there
 
 
 def test_posts_are_sent_once(flaky):

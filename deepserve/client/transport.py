@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from .errors import ClientError
 
@@ -18,8 +19,9 @@ class Transport:
 
     Idempotent calls (GET, HEAD) are retried ``retries`` times on connection errors and on
     429/502/503/504, waiting ``backoff`` seconds doubled at each attempt (or the server's
-    ``Retry-After``, up to ``max_wait``). Other calls are sent once: a prediction or a training
-    job must not run twice because an answer was lost.
+    ``Retry-After``, up to ``max_wait``). Other calls are retried only when the connection could
+    not be made (nothing was sent: a server restarting); otherwise they are sent once, since a
+    prediction or a training job must not run twice because an answer was lost.
     """
 
     def __init__(
@@ -48,20 +50,21 @@ class Transport:
 
         ``retry=False`` sends even an idempotent call once (a probe wants the answer now).
         """
-        attempts = 1 + (self.retries if retry and method in IDEMPOTENT else 0)
+        attempts = 1 + (self.retries if retry else 0)
+        idempotent = method in IDEMPOTENT
         kwargs.setdefault("timeout", self.timeout)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
                 response = self.session.request(method, self.url + path, **kwargs)
             except requests.ConnectionError as error:
-                if last:
+                if last or not (idempotent or _not_connected(error)):
                     raise ClientError(f"Cannot reach {self.url}: {error}") from error
                 self._sleep(attempt, None)
                 continue
             except requests.Timeout as error:
                 raise ClientError(f"No answer from {self.url} in {self.timeout}s") from error
-            if response.status_code in RETRY_STATUSES and not last:
+            if response.status_code in RETRY_STATUSES and idempotent and not last:
                 response.close()
                 self._sleep(attempt, response.headers.get("Retry-After"))
                 continue
@@ -83,6 +86,12 @@ class Transport:
     def close(self) -> None:
         """Close the connections kept open."""
         self.session.close()
+
+
+def _not_connected(error: requests.ConnectionError) -> bool:
+    """Whether the connection could not even be made, so that nothing of the request was sent."""
+    cause = getattr(error.args[0] if error.args else None, "reason", None)  # urllib3's
+    return isinstance(cause, NewConnectionError)
 
 
 def document(response: requests.Response) -> Any:
