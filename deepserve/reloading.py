@@ -82,7 +82,7 @@ class Reloader(gunicorn.reloader.ReloaderBase):
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        self._times = {path: time for path in self._watched() if (time := _mtime(path))}
+        self._times = {p: time for p in self._watched() if (time := _mtime(p)) is not None}
         super().start()
 
     def stop(self) -> None:

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sysconfig
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,11 @@ def test_every_command_of_the_document_runs(document, tmp_path, examples_server,
     path = os.pathsep.join([str(python.parent), sysconfig.get_path("scripts"), os.environ["PATH"]])
     env = {**os.environ, "PATH": path, "VIRTUAL_ENV": str(python.parent.parent)}
     server_url, script = None, ""
+
+    def address() -> str:
+        """The server the blocks call: the one a block started, else the examples' one."""
+        return server_url or examples_server()
+
     for block in playing:
         if block.file:
             (clone / block.file).parent.mkdir(parents=True, exist_ok=True)
@@ -137,19 +143,19 @@ def test_every_command_of_the_document_runs(document, tmp_path, examples_server,
             server_url = server.url
         elif block.lang in SHELL:
             command = ["bash", "-c", _PRELUDE + block.body]
-            _run(block, command, server_url or examples_server, cwd=clone, env=env)
+            _run(block, command, address, cwd=clone, env=env)
         elif block.lang == "python" and (URL in block.body or block.marker == CONTINUES):
             assert block.marker != CONTINUES or script, f"{block.where}: continues nothing"
             script = (script + "\n" if block.marker == CONTINUES else "") + block.body
             command = [str(python), "-c", script]
-            _run(block, command, server_url or examples_server, cwd=clone, env=env)
+            _run(block, command, address, cwd=clone, env=env)
 
 
-def _run(block: Block, command: list[str], server, **options) -> None:
+def _run(block: Block, command: list[str], address: Callable[[], str], **options) -> None:
     """Run ``command`` (a block's), with the documents' server address replaced by
-    ``server`` (an address, or a function that gives one)."""
+    ``address()`` (asked only when the command calls it)."""
     if any(URL in part for part in command):
-        url = server if isinstance(server, str) else server()
+        url = address()
         command = [part.replace(URL, url) for part in command]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, **options)
     output = result.stdout + result.stderr

@@ -176,41 +176,37 @@ def test_run_a_file_with_reload_follows_its_edits(run_server, tmp_path, wait):
     assert "Worker reloading" in server.output()
 
 
-def test_the_reloader_is_told_of_edits_by_the_os_and_only_of_watched_files(tmp_path):
-    model, notes = tmp_path / "model.py", tmp_path / "notes.txt"
-    model.write_text("A = 1\n")
-    notes.write_text("")
-    changed: queue.Queue[str] = queue.Queue()
-    gunicorns = gunicorn.reloader.ReloaderBase(extra_files=[str(model)], callback=changed.put)
-    reloader = Reloader(gunicorns)
-    reloader.start()
-    try:
-        time.sleep(reloading.WATCH_STARTED_MS / 1000 * 2)
-        notes.write_text("not a watched file")
-        with pytest.raises(queue.Empty):
-            changed.get(timeout=0.5)
-        model.write_text("A = 2\n")
-        assert changed.get(timeout=10) == str(model)
-    finally:
-        reloader.stop()
-        reloader.join(10)
-    assert not reloader.is_alive()
-
-
-def test_an_edit_made_while_the_watch_begins_counts(tmp_path):
+@pytest.fixture
+def watched(tmp_path):
+    """``model.py`` in ``tmp_path``, a started :class:`Reloader` watching it, and the queue its
+    callback puts the changed files in."""
     model = tmp_path / "model.py"
     model.write_text("A = 1\n")
     changed: queue.Queue[str] = queue.Queue()
     gunicorns = gunicorn.reloader.ReloaderBase(extra_files=[str(model)], callback=changed.put)
     reloader = Reloader(gunicorns)
     reloader.start()
+    yield model, changed
+    reloader.stop()
+    reloader.join(10)
+    assert not reloader.is_alive()
+
+
+def test_the_reloader_is_told_of_edits_by_the_os_and_only_of_watched_files(watched, tmp_path):
+    model, changed = watched
+    time.sleep(reloading.WATCH_STARTED_MS / 1000 * 2)
+    (tmp_path / "notes.txt").write_text("not a watched file")
+    with pytest.raises(queue.Empty):
+        changed.get(timeout=0.5)
+    model.write_text("A = 2\n")
+    assert changed.get(timeout=10) == str(model)
+
+
+def test_an_edit_made_while_the_watch_begins_counts(watched):
+    model, changed = watched
     past = model.stat().st_mtime + 1  # saved right away, at start, likely before the watch
     os.utime(model, (past, past))
-    try:
-        assert changed.get(timeout=10) == str(model)
-    finally:
-        reloader.stop()
-        reloader.join(10)
+    assert changed.get(timeout=10) == str(model)
 
 
 @pytest.mark.e2e

@@ -44,6 +44,7 @@ def init_app(
     reason, answer 503)."""
     models: dict[str, OipModel] = {}
     reasons: dict[str, str] = {}
+    served = sorted(record.name for record in records)
     for record in records:
         try:
             models[record.name] = OipModel(record)
@@ -56,7 +57,7 @@ def init_app(
         if name in reasons:
             raise APIError(404, reasons[name])
         if name not in models:
-            raise not_served(name, sorted(record.name for record in records), failed)
+            raise not_served(name, served, failed)
         model = models[name]
         if version is not None and version not in model.versions():
             known = ", ".join(model.versions()) or "none"

@@ -125,7 +125,7 @@ class Client:
         items as the model yields them. Files are given as paths or binary file objects.
         """
         op = self.operations_of(model).predict
-        arguments = {**(values or {}), **arguments}
+        arguments = _merged(values, arguments)
         if stream:
             return self._stream(op, arguments, accept)
         media_type = accept or (JSON if JSON in op.produces else op.produces[0])
@@ -139,7 +139,7 @@ class Client:
         op = self.operations_of(model).validate
         if op is None:
             raise ClientError(f"Model '{model}' does not implement validate.")
-        return document(self._post(op, {**(values or {}), **arguments}))
+        return document(self._post(op, _merged(values, arguments)))
 
     def train(
         self, model: str, values: Mapping[str, Any] | None = None, /, **arguments: Any
@@ -148,7 +148,7 @@ class Client:
         op = self.operations_of(model).train
         if op is None:
             raise ClientError(f"Model '{model}' does not implement train.")
-        return Job(self.transport, document(self._post(op, {**(values or {}), **arguments})))
+        return Job(self.transport, document(self._post(op, _merged(values, arguments))))
 
     def job(self, model: str, job_id: str) -> Job:
         """A training job of ``model`` by its id."""
@@ -206,6 +206,11 @@ class Client:
                 for item in (value if isinstance(value, list) else [value])
             ]
             return self.transport.request("POST", op.path, data=data, files=parts, **kwargs)
+
+
+def _merged(values: Mapping[str, Any] | None, keywords: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments: the mapping ``values``, then the keyword arguments (which win)."""
+    return {**(values or {}), **keywords}
 
 
 def _result(response: requests.Response) -> Any:
