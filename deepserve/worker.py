@@ -27,6 +27,10 @@
 - **Batching.** A prediction for a model that batches counts as on its way
   (:func:`deepserve.batching.expect`) from the moment the loop (or the thread, above) has read
   it, so a batch forming waits for it rather than leave without it.
+- **Closing.** A connection whose answer says it closes (``Connection: close``, HTTP/1.0) is
+  half-closed and drained from the event loop until the client closes its side, for
+  :data:`LINGER` seconds at most: gunicorn waits for that in the loop itself, where a client
+  that keeps its socket open would freeze the worker for two seconds.
 - **Parent death.** The kernel sends the worker ``SIGTERM`` when the master dies (Linux), so an
   orphaned worker stops taking requests at once and exits once those in flight are answered.
 
@@ -75,8 +79,9 @@ ACCEPT_WAIT = 0.02
 #: Seconds a thread waits for a kept-alive client's next request before it hands the connection
 #: back to the event loop.
 NEXT_REQUEST = 0.001
-#: Seconds a rejected connection is drained before it is closed (closing a socket with unread
-#: data would reset the connection, and the client might lose the answer).
+#: Seconds a connection being closed (after its last answer, or a rejection) is drained before
+#: it is closed (closing a socket with unread data would reset the connection, and the client
+#: might lose the answer).
 LINGER = 1.0
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d+)", re.IGNORECASE)
@@ -178,7 +183,7 @@ class Connection(gthread.TConn):
         self.received = bytearray()
         self.deadline = 0.0  # while the loop waits for it (time.monotonic())
         self.polled = False  # whether the loop's poller watches it for the rest of its request
-        self.drained = 0  # while it is being closed after a rejection
+        self.drained = 0  # bytes drained while it is being closed
         self.started = 0.0  # when a thread was asked to answer its request
         self.answering = False  # whether the application started its answer
         self.abandoned = False  # answered 504 by the loop: its thread is stuck
@@ -206,7 +211,7 @@ class ThreadWorker(gthread.ThreadWorker):
         self.buffer_limit = self.limits.max_request_line + BUFFERED_BODY
         # Ordered by deadline: each dict gets its connections with the same delay.
         self.arriving: dict[Connection, None] = {}
-        self.rejected: dict[Connection, None] = {}
+        self.closing: dict[Connection, None] = {}  # answered for the last time, draining
         self.busy: dict[Connection, None] = {}  # given to a thread, oldest first
         self.stuck = False  # a thread is stuck in a request: the worker restarts
         self.local = threading.local()  # the connection each thread answers
@@ -343,23 +348,32 @@ class ThreadWorker(gthread.ThreadWorker):
                     self._reject(conn, BodyTimeout(self.limits.body_timeout))
                 else:
                     self._close(conn)
-        for conn in list(self.rejected):
+        for conn in list(self.closing):
             if conn.deadline > now:
                 break
-            self._end_rejection(conn)
+            self._end_closing(conn)
 
     def _reject(self, conn: Connection, error: APIError) -> None:
-        """Answer ``error`` from the loop, then drain what the client still sends until it
-        closes (or LINGER seconds), so that it reads the answer."""
+        """Answer ``error`` from the loop, and close the connection."""
         self.log.info("Refused a request from %s: %s", conn.client[0], error.description)
         try:
             conn.sock.send(json_answer(error.code, error.description))
+        except OSError:
+            self._close(conn)
+            return
+        self._close_gracefully(conn)
+
+    def _close_gracefully(self, conn: Connection) -> None:
+        """Half-close the connection, then drain what the client still sends until it closes
+        (or LINGER seconds), so that it reads its answer; without blocking the loop."""
+        try:
             conn.sock.shutdown(socket.SHUT_WR)
         except OSError:
             self._close(conn)
             return
+        conn.sock.setblocking(False)
         conn.deadline = time.monotonic() + LINGER
-        self.rejected[conn] = None
+        self.closing[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
 
     def _drain(self, conn: Connection, sock) -> None:
@@ -368,10 +382,10 @@ class ThreadWorker(gthread.ThreadWorker):
             return
         conn.drained += len(data)
         if not data or conn.drained > self.buffer_limit:
-            self._end_rejection(conn)
+            self._end_closing(conn)
 
-    def _end_rejection(self, conn: Connection) -> None:
-        del self.rejected[conn]
+    def _end_closing(self, conn: Connection) -> None:
+        del self.closing[conn]
         self.poller.unregister(conn.sock)
         self._close(conn)
 
@@ -432,6 +446,9 @@ class ThreadWorker(gthread.ThreadWorker):
         del self.busy[conn]
         if conn.abandoned:  # answered and counted out already
             conn.close()
+            return
+        if not fs.cancelled() and fs.exception() is None and not fs.result():
+            self._close_gracefully(conn)  # the last answer on it: gunicorn's would block
             return
         super().finish_request(conn, fs)
 

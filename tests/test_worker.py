@@ -3,6 +3,7 @@ orphaned workers; and the server's temporary directory, after any death."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -222,6 +223,27 @@ def test_stalled_bodies_neither_freeze_the_server_nor_hold_a_thread(run_server):
         assert body == {"message": "The request did not arrive within 3 s."}
     assert time.monotonic() - started < 10  # each freed, not left to its client
     assert requests.get(server.url + "/v2/health/live", timeout=1).ok
+
+
+@pytest.mark.e2e
+def test_clients_that_keep_a_closed_connection_open_do_not_freeze_the_server(run_server):
+    server = run_server("--model", "echo", "--workers", "1", "--threads", "2", "--no-warm")
+    with contextlib.ExitStack() as stack:
+        lingering = []
+        for request in (
+            b"GET /v2/health/live HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            b"GET /v2/health/live HTTP/1.0\r\n\r\n",
+        ):
+            sock = stack.enter_context(socket.create_connection(_address(server.url), timeout=5))
+            sock.sendall(request)  # then neither reads on nor closes its side
+            lingering.append(sock)
+        started = time.monotonic()
+        for _ in range(3):
+            answer = requests.post(server.url + "/v2/models/echo/predict/?text=a", timeout=1)
+            assert answer.json()["text"] == "a"
+        assert time.monotonic() - started < 0.5  # gunicorn's loop waited 2 s for each
+        for sock in lingering:  # read to its end: the server closed it
+            assert read_answer(sock) == (200, ANY, {"live": True})
 
 
 @pytest.mark.e2e
