@@ -7,17 +7,18 @@ lines carry it in both formats.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import json
 import logging
 import time
 
-import flask
 from gunicorn.glogging import Logger
 
 FORMATS = ("text", "json")
-#: Where the request ID (set by :mod:`deepserve.api.hardening`) is kept in the WSGI environment.
-REQUEST_ID_KEY = "deepserve.request_id"
+#: The ID of the request being answered (or streamed) in this thread, for log records (set by
+#: :mod:`deepserve.api.hardening`).
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 #: Where a batched prediction keeps the size of the batch that answered it.
 BATCH_SIZE_KEY = "deepserve.batch_size"
 TEXT_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
@@ -49,8 +50,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            inside = flask.has_request_context()
-            record.request_id = flask.request.environ.get(REQUEST_ID_KEY, "-") if inside else "-"
+            record.request_id = request_id.get()
         return True
 
 

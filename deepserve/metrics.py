@@ -92,6 +92,7 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
         self.registry = CollectorRegistry()
+        self._streams: dict[str, StreamMetrics] = {}
         if MULTIPROCESS_VARIABLE in os.environ:
             _multiprocess_values()
             multiprocess.MultiProcessCollector(self.registry)
@@ -168,6 +169,13 @@ class Metrics:
         """What the batcher of ``model`` reports its batches to."""
         return BatchMetrics(self, model)
 
+    def stream_observer(self, model: str) -> StreamMetrics:
+        """What the streams of ``model`` report to (the same one for every stream of it)."""
+        observer = self._streams.get(model)
+        if observer is None:
+            observer = self._streams[model] = StreamMetrics(self, model)
+        return observer
+
     def track_training_jobs(self, count_by_status: Callable[[], Mapping[str, int]]) -> None:
         """Expose ``deepserve_training_jobs{status}``, read from ``count_by_status`` per scrape.
 
@@ -180,6 +188,23 @@ class Metrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class StreamMetrics:
+    """The stream metrics of one model; a stream counts as a request in flight until it ends."""
+
+    def __init__(self, metrics: Metrics, model: str) -> None:
+        self.first_items = metrics.stream_first_item.labels(model)
+        self.items = metrics.stream_items.labels(model)
+        self.in_flight = metrics.in_flight
+
+    def started(self, seconds_to_first_item: float) -> None:
+        self.first_items.observe(seconds_to_first_item)
+        self.in_flight.inc()
+
+    def ended(self, items: int) -> None:
+        self.items.observe(items)
+        self.in_flight.dec()
 
 
 class BatchMetrics:

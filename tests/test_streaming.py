@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 
 import pytest
@@ -14,6 +15,7 @@ from werkzeug.datastructures import MIMEAccept
 from deepserve.api import create_app
 from deepserve.arguments import DeclarationError
 from deepserve.loading import discover
+from deepserve.logs import RequestIdFilter
 from deepserve.outputs import prediction_document
 from deepserve.record import ModelRecord
 
@@ -94,6 +96,16 @@ def test_a_failure_midway_ends_ndjson_with_an_error_line(client):
             }
         },
     ]
+
+
+def test_log_records_of_a_stream_carry_its_request_id(client, caplog):
+    caplog.handler.addFilter(RequestIdFilter())
+    headers = {**NDJSON, "X-Request-ID": "stream-7"}
+    client.post(PREDICT + "?count=5&fail_at=1", headers=headers).get_data()
+    [record] = [r for r in caplog.records if "stream ended after 1 items" in r.getMessage()]
+    assert record.request_id == "stream-7"  # logged after the view returned
+    logging.getLogger("deepserve").error("after the request")
+    assert caplog.records[-1].request_id == "-"
 
 
 def test_an_item_that_is_not_json_ends_the_stream(client, tmp_path):

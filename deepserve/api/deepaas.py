@@ -28,7 +28,7 @@ from ..jobs.store import INTERRUPTED, QUEUED, Job
 from ..outputs import checked_json, schema_mismatch
 from ..record import ModelRecord
 from .parsing import parse_arguments
-from .responses import accepted_types, is_json, json_response, prediction_response
+from .responses import answer_type, is_json, json_response, prediction_response
 
 #: The name DEEPaaS gives a model's response schema in its spec (deepaas_ui looks it up).
 PREDICTION_DEFINITION = "ModelPredictionResponse"
@@ -56,7 +56,7 @@ class Predictor:
         if self.model.accept_is_field:
             media_type = args["accept"]  # a media type or */*, validated by the field
         else:
-            media_type = self.record.negotiate(accepted_types(flask.request))
+            media_type = answer_type(self.record, flask.request)
         output = self.record.predict(args, media_type)
         if media_type == "*/*" or is_json(media_type):
             return json_response(self.document(output))

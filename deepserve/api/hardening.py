@@ -9,7 +9,7 @@ import flask
 from flask_cors import CORS
 
 from ..errors import APIError
-from ..logs import REQUEST_ID_KEY
+from ..logs import request_id
 from ..settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -79,18 +79,21 @@ class HardeningMiddleware:
         }
 
     def __call__(self, environ: dict, start_response):
-        # the client's (or proxy's) X-Request-ID if sane, else a new one; logs.py reads it too
+        # the client's (or proxy's) X-Request-ID if sane, else a new one, for the log records too
         given = environ.get("HTTP_X_REQUEST_ID", "")
         # an ID is for finding log lines, not a secret: no system call for randomness (the
         # random module reseeds itself in each forked worker)
         identifier = given if _REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
-        environ[REQUEST_ID_KEY] = identifier
         added = [*self._headers(environ.get("PATH_INFO", "")), (REQUEST_ID_HEADER, identifier)]
 
         def start_with_headers(status, headers, exc_info=None):
             return start_response(status, headers + added, exc_info)
 
-        return self.app(environ, start_with_headers)
+        token = request_id.set(identifier)
+        try:
+            return self.app(environ, start_with_headers)
+        finally:
+            request_id.reset(token)
 
     def _headers(self, path: str) -> list[tuple[str, str]]:
         for prefix, headers in self.page_headers.items():

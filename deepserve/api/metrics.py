@@ -60,17 +60,9 @@ def stream_started(model: str) -> Callable[[int], None]:
     """Observe the time from this request's arrival to its stream's first item, and count the
     stream as in flight until it ends (after its view has returned). Returns what to call with
     the number of items sent when the stream ends."""
-    metrics = _metrics()
-    elapsed = time.perf_counter() - flask.request.environ[_START]
-    metrics.stream_first_item.labels(model).observe(elapsed)
-    metrics.in_flight.inc()
-    items = metrics.stream_items.labels(model)
-
-    def ended(count: int) -> None:
-        items.observe(count)
-        metrics.in_flight.dec()
-
-    return ended
+    streams = _metrics().stream_observer(model)
+    streams.started(time.perf_counter() - flask.request.environ[_START])
+    return streams.ended
 
 
 def _metrics() -> Metrics:

@@ -20,7 +20,7 @@ from .deepaas import PREDICTION_DEFINITION, Predictor, is_deepaas
 from .docs import MALFORMED_BODY, copy_parameters, error_model, metadata_model
 from .parsing import parse_arguments
 from .predictions import PREFER_PARAMETER, accepted, add_prediction_routes, prefers_async
-from .responses import accepted_types, prediction_response, result_response, stream_response
+from .responses import answer_type, prediction_response, result_response, stream_response
 from .train import add_train_routes
 from .versions import link
 
@@ -187,7 +187,7 @@ def model_namespace(api: Api, record: ModelRecord, jobs: JobBackend) -> Namespac
             with ``Prefer: respond-async`` (not for DEEPaaS models), as a job answered 202 at
             once."""
             if predictions is not None and prefers_async(flask.request):
-                media_type = record.negotiate(accepted_types(flask.request))
+                media_type = answer_type(record, flask.request)
                 if media_type not in STREAM_TYPES:  # a stream asked for is answered as one
                     return accepted(predictions, parse_arguments(record.predict_args), media_type)
             return answer()
@@ -218,7 +218,7 @@ def predict(record: ModelRecord) -> flask.Response:
     """Answer a prediction request: negotiate the media type, parse, call, render (a batch
     forming meanwhile waits for this request, from its start)."""
     with record.arriving():
-        media_type = record.negotiate(accepted_types(flask.request))
+        media_type = answer_type(record, flask.request)
         args = parse_arguments(record.predict_args)
         if record.streams:
             return stream_response(record, record.stream(args), media_type)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import flask
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
+from ..logs import request_id
 from ..outputs import (
     binary_body,
     checked_json,
@@ -21,18 +24,27 @@ from ..outputs import (
 from ..record import ModelRecord
 from ..streams import frames
 from .metrics import stream_started
-from .uploads import uploads_kept_during
+from .uploads import StreamingRequest
 
 #: Sent with every stream: proxies (nginx) and caches pass each item on at once.
 STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
 
 
-def accepted_types(request: flask.Request) -> MIMEAccept:
-    """The media types ``request`` accepts; an absent ``Accept`` or ``*/*`` (what most clients
-    send) leaves the choice to the model and needs no parsing."""
-    if request.environ.get("HTTP_ACCEPT", "*/*") == "*/*":
-        return MIMEAccept()
-    return request.accept_mimetypes
+def answer_type(record: ModelRecord, request: flask.Request) -> str:
+    """The media type to answer ``request`` with (406 if ``record`` has none it accepts).
+
+    An absent ``Accept`` or ``*/*`` (what most clients send) leaves the choice to the model;
+    any other header is parsed and matched once per model (clients send few different ones).
+    """
+    header = request.environ.get("HTTP_ACCEPT", "*/*")
+    if header == "*/*":
+        return record.answer_types[0]
+    return _negotiated(record, header)
+
+
+@functools.lru_cache(maxsize=1024)
+def _negotiated(record: ModelRecord, header: str) -> str:
+    return record.negotiate(parse_accept_header(header, MIMEAccept))
 
 
 def json_response(
@@ -66,10 +78,29 @@ def stream_response(record: ModelRecord, items: Iterator[Any], media_type: str) 
             return json_response(collected_document(record, items), mimetype=media_type)
     taken = list(itertools.islice(items, 1))
     body = frames(record, items, media_type, taken, on_end=stream_started(record.name))
-    kept = uploads_kept_during(flask.request._get_current_object(), body)
-    response = flask.Response(flask.stream_with_context(kept), mimetype=media_type)
+    request = flask.request._get_current_object()
+    response = flask.Response(_after_the_view(request, body), mimetype=media_type)
     response.headers.update(STREAM_HEADERS)
     return response
+
+
+def _after_the_view(request: StreamingRequest, body: Iterator[bytes]) -> Iterator[bytes]:
+    """``body``, produced after its view returned (and Flask closed ``request``): with the
+    request's uploads kept and its ID in the log records until it ends or is closed."""
+    request.uploads_kept = True
+    identifier = request_id.get()
+
+    def produced() -> Iterator[bytes]:
+        token = request_id.set(identifier)
+        try:
+            yield from body
+        finally:
+            with contextlib.suppress(ValueError):  # closed by another thread: not set there
+                request_id.reset(token)
+            request.uploads_kept = False
+            request.remove_uploads()
+
+    return produced()
 
 
 def result_response(record: ModelRecord, output: Any) -> flask.Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import mimetypes
 import shutil
 import tempfile
-from collections.abc import Iterator
 
 import flask
 from werkzeug.datastructures import FileStorage
@@ -83,21 +82,6 @@ def uploaded_file(name: str, storage: FileStorage) -> UploadedFile:
         content_type=content_type,
         original_filename=original,
     )
-
-
-def uploads_kept_during(request: StreamingRequest, body: Iterator[bytes]) -> Iterator[bytes]:
-    """``body``, with ``request``'s uploaded files kept until it ends or is closed: a streamed
-    answer is produced after its view returned, which would otherwise close the request."""
-    request.uploads_kept = True
-
-    def kept() -> Iterator[bytes]:
-        try:
-            yield from body
-        finally:
-            request.uploads_kept = False
-            request.remove_uploads()
-
-    return kept()
 
 
 def init_app(app: flask.Flask) -> None:
