@@ -20,6 +20,9 @@
 - **Answers.** An answer's head goes out with the start of its body (gunicorn writes them
   apart: two segments and two wake-ups of the client for a small answer), and every write goes
   out at once (``TCP_NODELAY``: a stream's items are not held back).
+- **Event streams.** A Server-Sent Events answer whose model is silent for
+  ``--stream-keepalive`` seconds between two items gets a comment line
+  (:mod:`deepserve.keepalive`), so that proxies do not close it as idle.
 - **Kept-alive connections.** A thread that answered a request answers the client's next one
   itself when it arrives whole within :data:`NEXT_REQUEST` seconds (and other connections leave
   a thread free): a client sending one request after another skips the hand-off to the loop and
@@ -65,6 +68,7 @@ from . import batching, reloading
 from .api.hardening import API_HEADERS
 from .api.models import predicted_model
 from .errors import APIError
+from .keepalive import StreamKeeper
 
 #: Bytes the event loop takes from a socket per read.
 READ_SIZE = 64 * 1024
@@ -98,13 +102,17 @@ NOTIFY = 1.0
 
 @dataclasses.dataclass(frozen=True)
 class ConnectionLimits:
-    """How long a client may take to send a request, and how long its request line may be."""
+    """How long a client may take to send a request, how long its request line may be, and how
+    long a stream may stay silent."""
 
     #: Seconds for the request head and a body of up to BUFFERED_BODY bytes to arrive; for a
     #: larger body, the longest wait for more of it.
     body_timeout: float = 30.0
     #: Bytes in the request line (method, path and query string, version).
     max_request_line: int = 64 * 1024
+    #: Seconds a Server-Sent Events stream may stay silent between two items before the worker
+    #: sends it a keep-alive comment (0: never).
+    stream_keepalive: float = 15.0
 
 
 class BodyTimeout(APIError):
@@ -218,6 +226,8 @@ class ThreadWorker(gthread.ThreadWorker):
         self.notify_every = min(NOTIFY, self.cfg.timeout / 4)
         self.notified = -NOTIFY
         self.full_since: float | None = None  # since when every thread is spoken for
+        keepalive = self.limits.stream_keepalive
+        self.keeper = StreamKeeper(keepalive) if keepalive > 0 else None
 
     @classmethod
     def check_config(cls, cfg, log) -> None:
@@ -231,21 +241,29 @@ class ThreadWorker(gthread.ThreadWorker):
         super().init_process()
 
     def load_wsgi(self) -> None:
-        """Load the application, wrapped to note when each answer starts (and, with --reload,
-        watch the files with :class:`deepserve.reloading.Reloader`)."""
+        """Load the application, wrapped to note when each answer starts and to keep its event
+        streams alive (and, with --reload, watch the files with
+        :class:`deepserve.reloading.Reloader`)."""
         super().load_wsgi()
         if self.reloader is not None and not isinstance(self.reloader, reloading.Reloader):
             self.reloader = reloading.Reloader(self.reloader)  # started next, by gunicorn
-        app, local = self.wsgi, self.local
+        app, local, keeper = self.wsgi, self.local, self.keeper
 
         def noting_the_answer(environ, start_response):
             conn = local.conn
+            event_stream = False
 
             def start(status, headers, exc_info=None):
+                nonlocal event_stream
                 conn.answering = True
+                event_stream = keeper is not None and _is_event_stream(headers)
                 return start_response(status, headers, exc_info)
 
-            return app(environ, start)
+            body = app(environ, start)
+            if not event_stream or environ["REQUEST_METHOD"] == "HEAD":
+                return body
+            chunked = start_response.__self__.chunked  # gunicorn's answer, as it frames it
+            return keeper.kept_alive(body, conn.sock, chunked)
 
         self.wsgi = noting_the_answer
 
@@ -578,6 +596,13 @@ class ThreadWorker(gthread.ThreadWorker):
             self.log.debug("Failed to send error message.")
 
 
+def _is_event_stream(headers: list[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "content-type" and value.startswith("text/event-stream")
+        for name, value in headers
+    )
+
+
 def _expected(request: bytes | bytearray) -> batching.Batcher | None:
     """The batcher that now counts ``request`` (its raw first bytes) as on its way, if it is a
     prediction for a model that batches (:func:`deepserve.batching.expect`)."""
@@ -609,7 +634,8 @@ def _read_whole(request) -> bool:
 
 
 class ClientSocket(socket.socket):
-    """A client's socket that sends an answer's head with the start of its body.
+    """A client's socket that sends an answer's head with the start of its body, and that a
+    :class:`deepserve.keepalive.StreamKeeper` can write on between two of its thread's writes.
 
     gunicorn writes the head and the body of an answer apart; on their own, a small answer takes
     two segments and two wake-ups of the client. :meth:`hold_next` keeps the next write until
@@ -620,30 +646,45 @@ class ClientSocket(socket.socket):
         super().__init__(*args, **kwargs)
         self.holding = False
         self.held = b""
+        self.write_lock = threading.Lock()
+        self.last_write = 0.0
 
     def hold_next(self) -> None:
         """Keep the next :meth:`sendall` (an answer's head) for the write that follows it."""
         self.holding = True
 
     def sendall(self, data, flags: int = 0) -> None:
-        if self.holding:
-            self.holding, self.held = False, bytes(data)
-            return
-        if self.held:
-            data, self.held = self.held + data, b""
-        super().sendall(data, flags)
+        with self.write_lock:
+            if self.holding:
+                self.holding, self.held = False, bytes(data)
+                return
+            if self.held:
+                data, self.held = self.held + data, b""
+            super().sendall(data, flags)
+            self.last_write = time.monotonic()
 
     def sendfile(self, file, offset: int = 0, count: int | None = None) -> int:
         self.send_held()
-        return super().sendfile(file, offset, count)
+        with self.write_lock:
+            return super().sendfile(file, offset, count)
 
     def send_held(self) -> None:
         """Send what is held (the connection may be broken: its next read then says so)."""
-        self.holding = False
-        if self.held:
-            held, self.held = self.held, b""
-            with contextlib.suppress(OSError):
-                super().sendall(held)
+        with self.write_lock:
+            self.holding = False
+            if self.held:
+                held, self.held = self.held, b""
+                with contextlib.suppress(OSError):
+                    super().sendall(held)
+
+    def send_now(self, data: bytes) -> None:
+        """Send ``data`` if the socket takes it at once: a client that does not read what it
+        was sent needs no keep-alive (the caller holds ``write_lock``)."""
+        poll = select.poll()
+        poll.register(self, select.POLLOUT)
+        if poll.poll(0):
+            super().sendall(data)
+            self.last_write = time.monotonic()
 
 
 class _Page:

@@ -132,17 +132,19 @@ DEPLOY = Path(__file__).resolve().parents[1] / "examples" / "deploy"
 @pytest.fixture
 def nginx(tmp_path, wait):
     """Run ``examples/deploy/nginx.conf`` as ``start(port_a, port_b)``: on a free loopback port,
-    in front of the two replicas on those ports (which may be one). ``start`` returns its URL;
-    nginx is stopped at the end of the test."""
+    in front of the two replicas on those ports (which may be one), optionally with another
+    ``read_timeout`` (``proxy_read_timeout``). ``start`` returns its URL; nginx is stopped at
+    the end of the test."""
     program = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(program).is_file():
         pytest.skip("nginx is not installed (Debian package nginx-light; .ci/run installs it)")
     processes: list[subprocess.Popen] = []
 
-    def start(*replica_ports: int) -> str:
+    def start(*replica_ports: int, read_timeout: str = "130s") -> str:
         port = free_port()
         config = (DEPLOY / "nginx.conf").read_text()
         config = config.replace("listen 80;", f"listen 127.0.0.1:{port};")
+        config = config.replace("proxy_read_timeout 130s;", f"proxy_read_timeout {read_timeout};")
         for name, replica in zip(("api-1:5000", "api-2:5000"), replica_ports, strict=True):
             config = config.replace(name, f"127.0.0.1:{replica}")
         directory = tmp_path / f"nginx-{len(processes)}"

@@ -14,9 +14,12 @@ import pytest
 import requests
 import sseclient
 
+from deepserve.client import Client
+
 pytestmark = pytest.mark.e2e
 
 PREDICT = "/v2/models/stream/predict/"
+SSE = {"Accept": "text/event-stream"}
 API_DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
 
@@ -116,6 +119,57 @@ def test_items_pass_through_nginx_as_they_come(run_server, nginx, tmp_path):
         assert json.loads(next(lines)) == {"index": 0, "text": "item 0"}  # the model waits
         (tmp_path / "gate").touch()
         assert [json.loads(line) for line in lines] == [{"index": 1, "text": "item 1"}]
+
+
+def test_a_silent_event_stream_gets_keep_alive_comments(run_server):
+    server = run_server("--model", "stream", "--threads", "1", "--stream-keepalive", "0.3")
+    silent = server.url + PREDICT + "?count=2&delay=1"
+    with requests.post(silent, headers=SSE, stream=True, timeout=10) as response:
+        text = response.text  # chunks decoded: their framing holds
+    assert text.count(": keep-alive\n\n") >= 2
+    assert [(e.event, e.data) for e in sseclient.SSEClient(io.BytesIO(text.encode())).events()] == [
+        ("item", '{"index": 0, "text": "item 0"}'),
+        ("item", '{"index": 1, "text": "item 1"}'),
+        ("done", '{"items": 2}'),
+    ]
+    with Client(server.url) as client:
+        items = client.predict("stream", count=2, delay=1, stream=True)
+        assert [item["index"] for item in items] == [0, 1]
+    ndjson = requests.post(silent, headers={"Accept": "application/x-ndjson"}, timeout=10).text
+    assert ndjson.splitlines() == [
+        '{"index": 0, "text": "item 0"}',
+        '{"index": 1, "text": "item 1"}',
+    ]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:  # not chunked
+        sock.sendall(
+            f"POST {PREDICT}?count=2&delay=1 HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    body = received.partition(b"\r\n\r\n")[2]
+    assert b"\n\n: keep-alive\n\n" in body and body.endswith(b'event: done\ndata: {"items": 2}\n\n')
+    busy = server.url + PREDICT + "?count=20&delay=0.05"  # never silent for 0.3 s
+    assert ": keep-alive" not in requests.post(busy, headers=SSE, timeout=10).text
+
+
+@pytest.mark.parametrize(("keepalive", "complete"), [("0.4", True), ("0", False)])
+def test_keep_alive_comments_hold_a_slow_stream_through_a_proxy(
+    run_server, nginx, keepalive, complete
+):
+    """nginx closes a connection silent for its proxy_read_timeout (1 s here), whatever the
+    model is doing; the comments keep it busy."""
+    server = run_server("--model", "stream", "--stream-keepalive", keepalive)
+    url = nginx(server.port, server.port, read_timeout="1s") + PREDICT + "?count=2&delay=2"
+    received = b""
+    with (
+        requests.post(url, headers=SSE, stream=True, timeout=10) as response,
+        contextlib.suppress(requests.exceptions.ChunkedEncodingError),  # cut off by nginx
+    ):
+        for chunk in response.iter_content(None):
+            received += chunk
+    assert received.startswith(b'id: 0\nevent: item\ndata: {"index": 0, "text": "item 0"}\n\n')
+    assert received.endswith(b'event: done\ndata: {"items": 2}\n\n') is complete
 
 
 def test_sseclient_py_reads_the_events(server):

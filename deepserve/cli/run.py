@@ -100,6 +100,13 @@ THREADS = 32
     help="Longest request line (method, path and query string), in bytes or with K/M (414 "
     "above it).",
 )
+@option(
+    "--stream-keepalive",
+    default=ConnectionLimits.stream_keepalive,
+    type=click.FloatRange(min=0),
+    help="Seconds a Server-Sent Events stream may stay silent between two items before it "
+    "gets a keep-alive comment (proxies close idle connections); 0 sends none.",
+)
 @log_format_option
 @option("--no-access-log", is_flag=True, help="Do not log a line per request.")
 @option(
@@ -217,6 +224,7 @@ def run(
     timeout,
     body_timeout,
     max_request_line,
+    stream_keepalive,
     batch_policies,
     **app_options,
 ) -> None:
@@ -241,7 +249,11 @@ def run(
     batching = dict(batch_policies)
     if reload:
         options.update(reload=True, reload_extra_files=model_files(models, groups, targets))
-    limits = ConnectionLimits(body_timeout=body_timeout, max_request_line=max_request_line)
+    limits = ConnectionLimits(
+        body_timeout=body_timeout,
+        max_request_line=max_request_line,
+        stream_keepalive=stream_keepalive,
+    )
     # the server's temporary files all go to its own directory; metrics files too, set up
     # before anything imports prometheus_client
     with server_directory() as directory, multiprocess_directory():
