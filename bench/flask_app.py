@@ -41,14 +41,15 @@ def upload_file():
 
 @app.post("/stream")
 def stream():
-    """The ticker's items (``first``, ``items`` from the query) as NDJSON lines, each written
-    as it is yielded."""
+    """The ticker's items (``first``, ``items``, ``busy`` from the query) as NDJSON lines, each
+    written as it is yielded."""
     try:
         first = float(flask.request.args.get("first", 0))
         items = int(flask.request.args.get("items", 1))
     except ValueError:
         return _bad("first must be a number and items an integer")
-    lines = (json.dumps(item) + "\n" for item in ticker.predict(first, items))
+    busy = flask.request.args.get("busy") == "true"
+    lines = (json.dumps(item) + "\n" for item in ticker.predict(first, items, busy))
     return flask.Response(lines, mimetype="application/x-ndjson")
 
 

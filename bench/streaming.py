@@ -8,11 +8,14 @@ strings) with ``deepserve run`` on one thread (``--threads 1``) and four (``--th
 and prints Markdown tables:
 
 - time to first item: the median time from sending the request to reading the first item, SSE
-  and NDJSON, against the model's own time from ``predict()`` to its first item, in process
-  (with no work before the first item, the row shows what the request itself costs), and the
-  time to the whole answer of a plain JSON request for the same one item; the same NDJSON
-  stream from a bare Flask route on gunicorn's sync worker (``bench/flask_app.py``) shows what
-  any Python WSGI server costs;
+  and NDJSON on a new connection each, and NDJSON on one kept-alive connection (as the Python
+  client, browsers and ``requests.Session`` send them), against the model's own time from
+  ``predict()`` to its first item, in process (with no work before the first item, the row shows
+  what the request itself costs), and the time to the whole answer of a plain JSON request for
+  the same one item. The model's work before its first item is a sleep (waiting for a device;
+  the processor idles meanwhile, and wakes up cold) or, in the "computing" rows, a busy loop.
+  The same NDJSON stream from a bare Flask route on gunicorn's sync worker
+  (``bench/flask_app.py``; it closes each connection) shows what any Python WSGI server costs;
 - per item: the median time of a stream of ``--items`` items less that of one item, per item,
   against the model's own time per item and deepserve's framing in process (no HTTP).
 """
@@ -36,7 +39,8 @@ from deepserve.loading import discover
 from deepserve.streams import frames
 
 SSE, NDJSON = "text/event-stream", "application/x-ndjson"
-FIRST = (0.0, 0.01, 0.1, 0.5)  # the model's own time to its first item, in seconds
+# the model's own time to its first item, in seconds, and whether it computes meanwhile
+FIRST = ((0.0, False), (0.01, False), (0.01, True), (0.02, False), (0.1, False))
 WORKERS = {"1 thread": "1", "4 threads": "4"}
 
 
@@ -49,9 +53,12 @@ def median_time(action, rounds: int) -> float:
     return statistics.median(times)
 
 
-def request(server: Server, query: str, accept: str) -> tuple[float, float]:
-    """Seconds to the first line of the body, and to its end."""
-    connection = http.client.HTTPConnection(HOST, server.port, timeout=60)
+def request(
+    server: Server, query: str, accept: str, kept: http.client.HTTPConnection | None = None
+) -> tuple[float, float]:
+    """Seconds to the first line of the body, and to its end; on a new connection, or on
+    ``kept``."""
+    connection = kept or http.client.HTTPConnection(HOST, server.port, timeout=60)
     started = time.perf_counter()
     connection.request("POST", f"{server.paths['ticker']}?{query}", headers={"Accept": accept})
     response = connection.getresponse()
@@ -59,13 +66,27 @@ def request(server: Server, query: str, accept: str) -> tuple[float, float]:
     first = time.perf_counter() - started
     response.read()
     total = time.perf_counter() - started
-    connection.close()
+    if kept is None:
+        connection.close()
     assert response.status == 200, response.status
     return first, total
 
 
-def http_median(server: Server, query: str, accept: str, rounds: int, index: int) -> float:
-    return statistics.median(request(server, query, accept)[index] for _ in range(rounds))
+def http_median(
+    server: Server, query: str, accept: str, rounds: int, index: int, kept: bool = False
+) -> float:
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=60) if kept else None
+    try:
+        return statistics.median(
+            request(server, query, accept, connection)[index] for _ in range(rounds)
+        )
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def ratio(seconds: float, own: float) -> str:
+    return f"{seconds / own:.2f}" if own >= 0.001 else "–"
 
 
 def ticker_server(threads: str) -> Server:
@@ -91,14 +112,14 @@ def main() -> None:
     rounds, items = options.rounds, options.items
     record = discover(["ticker"]).models[0]
 
-    def own_first(first: float) -> None:
-        next(record.obj.predict(first=first, items=1))
+    def own_first(first: float, busy: bool) -> None:
+        next(record.obj.predict(first=first, items=1, busy=busy))
 
     def framed(media_type: str, count: int):
         return lambda: sum(1 for _ in frames(record, record.stream({"items": count}), media_type))
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {rounds} rounds\n")
-    own = {first: median_time(lambda f=first: own_first(f), rounds) for first in FIRST}
+    own = {case: median_time(lambda c=case: own_first(*c), rounds) for case in FIRST}
     own_per_item = median_time(lambda: sum(1 for _ in record.obj.predict(items=items)), 3) / items
     framing = {
         media: (median_time(framed(media, items), 3) - median_time(framed(media, 1), 3))
@@ -113,19 +134,21 @@ def main() -> None:
         with server:
             server.start()
             request(server, "items=1", NDJSON)  # a first request warms the worker up
-            for first in FIRST:
-                row = [label, f"{first * 1000:.0f}", f"{own[first] * 1000:.1f}"]
-                for media in (SSE, NDJSON):
-                    if media not in media_types:
+            for first, busy in FIRST:
+                own_time = own[first, busy]
+                work = f"{first * 1000:.0f}" + (", computing" if busy else "")
+                row = [label, work, f"{own_time * 1000:.1f}"]
+                query = f"first={first}" + ("&busy=true" if busy else "")
+                for media, kept in ((SSE, False), (NDJSON, False), (NDJSON, True)):
+                    if media not in media_types or (kept and server is bare):
                         row += ["–", "–"]
                         continue
-                    seconds = http_median(server, f"first={first}", media, rounds, 0)
-                    ratio = f"{seconds / own[first]:.2f}" if first else "–"
-                    row += [f"{seconds * 1000:.1f}", ratio]
+                    seconds = http_median(server, query, media, rounds, 0, kept)
+                    row += [f"{seconds * 1000:.1f}", ratio(seconds, own_time)]
                 if server is bare:
                     row.append("–")
                 else:
-                    whole = http_median(server, f"first={first}", "application/json", rounds, 1)
+                    whole = http_median(server, query, "application/json", rounds, 1)
                     row.append(f"{whole * 1000:.1f}")
                 ttft_rows.append(row)
             for media in media_types:
@@ -143,9 +166,10 @@ def main() -> None:
                 )
     print(
         "| workers | model's first item after (ms) | model's own time to it (ms) | SSE (ms) "
-        "| SSE ratio | NDJSON (ms) | NDJSON ratio | JSON, whole answer (ms) |"
+        "| SSE ratio | NDJSON (ms) | NDJSON ratio | NDJSON, kept-alive connection (ms) "
+        "| kept-alive ratio | JSON, whole answer (ms) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in ttft_rows:
         print("| " + " | ".join(row) + " |")
     print(

@@ -1,5 +1,5 @@
-"""Streams ``items`` short strings, the first after ``first`` seconds: what a stream costs on
-top of the model (``bench/streaming.py``)."""
+"""Streams ``items`` short strings, the first after ``first`` seconds of sleep (or, ``busy``,
+of computing): what a stream costs on top of the model (``bench/streaming.py``)."""
 
 import time
 
@@ -16,12 +16,18 @@ def get_predict_args() -> dict:
     return {
         "first": fields.Float(load_default=0.0, validate=validate.Range(0, 10)),
         "items": fields.Int(load_default=1, validate=validate.Range(1, 1_000_000)),
+        "busy": fields.Bool(load_default=False),
     }
 
 
-def predict(first: float = 0.0, items: int = 1):
-    """A generator: it sleeps ``first`` seconds (a model's work before its first token) when
-    first asked for an item."""
-    time.sleep(first)
+def predict(first: float = 0.0, items: int = 1, busy: bool = False):
+    """A generator: it sleeps ``first`` seconds (a model's work before its first token, waiting
+    for a device), or keeps the processor busy for as long, when first asked for an item."""
+    if busy:
+        end = time.perf_counter() + first
+        while time.perf_counter() < end:
+            pass
+    else:
+        time.sleep(first)
     for _ in range(items):
         yield " word"
