@@ -12,12 +12,15 @@ the request thread's writes, never inside one (:class:`WatchedSocket`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 COMMENT = b": keep-alive\n\n"
+
+log = logging.getLogger("deepserve")
 
 
 class WatchedSocket(Protocol):
@@ -95,7 +98,10 @@ class StreamKeeper:
             now = time.monotonic()
             for stream in streams:
                 if now - stream.sock.last_write >= self.interval:
-                    _comment(stream)
+                    try:
+                        _comment(stream)
+                    except Exception:  # the other streams still need their comments
+                        log.exception("Could not keep a stream alive")
 
 
 def _comment(stream: _Stream) -> None:
@@ -106,7 +112,7 @@ def _comment(stream: _Stream) -> None:
     try:
         if stream.watched:
             sock.send_now(stream.frame)
-    except OSError:
-        stream.watched = False  # the client left: its thread finds out at its next write
+    except (OSError, ValueError):  # the client left (or its socket is closed already)
+        stream.watched = False  # its thread finds out at its next write
     finally:
         sock.write_lock.release()

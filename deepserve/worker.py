@@ -256,7 +256,7 @@ class ThreadWorker(gthread.ThreadWorker):
             def start(status, headers, exc_info=None):
                 nonlocal event_stream
                 conn.answering = True
-                event_stream = keeper is not None and _is_event_stream(headers)
+                event_stream = keeper is not None and is_open_event_stream(status, headers)
                 return start_response(status, headers, exc_info)
 
             body = app(environ, start)
@@ -386,13 +386,13 @@ class ThreadWorker(gthread.ThreadWorker):
         (or LINGER seconds), so that it reads its answer; without blocking the loop."""
         try:
             conn.sock.shutdown(socket.SHUT_WR)
-        except OSError:
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
+        except (OSError, ValueError):  # broken, or closed by its thread already
             self._close(conn)
             return
-        conn.sock.setblocking(False)
         conn.deadline = time.monotonic() + LINGER
         self.closing[conn] = None
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
 
     def _drain(self, conn: Connection, sock) -> None:
         data = _read(sock)
@@ -452,6 +452,8 @@ class ThreadWorker(gthread.ThreadWorker):
             and self.nr_conns < self.worker_connections
         ):
             timeout = min(timeout, max(0.0, full_since + ACCEPT_WAIT - time.monotonic()))  # overdue
+        if self.closing:  # the first to close has the first deadline
+            timeout = min(timeout, max(0.0, next(iter(self.closing)).deadline - time.monotonic()))
         super().wait_for_and_dispatch_events(timeout)
 
     def enqueue_req(self, conn: Connection) -> None:
@@ -596,10 +598,13 @@ class ThreadWorker(gthread.ThreadWorker):
             self.log.debug("Failed to send error message.")
 
 
-def _is_event_stream(headers: list[tuple[str, str]]) -> bool:
-    return any(
-        name.lower() == "content-type" and value.startswith("text/event-stream")
-        for name, value in headers
+def is_open_event_stream(status: str, headers: list[tuple[str, str]]) -> bool:
+    """Whether an answer is a Server-Sent Events stream of open length (a comment may go in)."""
+    if not status.startswith("200"):
+        return False
+    names = {name.lower(): value for name, value in headers}
+    return "content-length" not in names and names.get("content-type", "").startswith(
+        "text/event-stream"
     )
 
 

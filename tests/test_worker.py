@@ -18,7 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deepserve.api.models import predicted_model
-from deepserve.worker import ClientSocket, RequestLineTooLong, arrived, json_answer
+from deepserve.worker import (
+    ClientSocket,
+    RequestLineTooLong,
+    arrived,
+    is_open_event_stream,
+    json_answer,
+)
 
 # What the event loop waits for
 
@@ -99,6 +105,20 @@ def test_a_request_line_over_the_limit_is_refused_before_its_end(data):
     with pytest.raises(RequestLineTooLong) as refused:
         arrived(data, 100)
     assert refused.value.code == 414
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "open_stream"),
+    [
+        ("200 OK", [("Content-Type", "text/event-stream; charset=utf-8")], True),
+        ("200 OK", [("content-type", "text/event-stream")], True),
+        ("200 OK", [("Content-Type", "application/x-ndjson")], False),
+        ("200 OK", [("Content-Type", "text/event-stream"), ("Content-Length", "9")], False),
+        ("204 No Content", [("Content-Type", "text/event-stream")], False),
+    ],
+)
+def test_only_event_streams_of_open_length_get_keep_alive_comments(status, headers, open_stream):
+    assert is_open_event_stream(status, headers) is open_stream
 
 
 def test_the_worker_answers_json_in_the_envelope():
