@@ -122,8 +122,8 @@ def test_items_pass_through_nginx_as_they_come(run_server, nginx, tmp_path):
 
 
 def test_a_silent_event_stream_gets_keep_alive_comments(run_server):
-    server = run_server("--model", "stream", "--threads", "1", "--stream-keepalive", "0.3")
-    silent = server.url + PREDICT + "?count=2&delay=1"
+    server = run_server("--model", "stream", "--threads", "1", "--stream-keepalive", "0.4")
+    silent = server.url + PREDICT + "?count=2&delay=1.5"  # time for two comments, and slack
     with requests.post(silent, headers=SSE, stream=True, timeout=10) as response:
         text = response.text  # chunks decoded: their framing holds
     assert text.count(": keep-alive\n\n") >= 2
@@ -133,7 +133,7 @@ def test_a_silent_event_stream_gets_keep_alive_comments(run_server):
         ("done", '{"items": 2}'),
     ]
     with Client(server.url) as client:
-        items = client.predict("stream", count=2, delay=1, stream=True)
+        items = client.predict("stream", count=2, delay=1.5, stream=True)
         assert [item["index"] for item in items] == [0, 1]
     ndjson = requests.post(silent, headers={"Accept": "application/x-ndjson"}, timeout=10).text
     assert ndjson.splitlines() == [
@@ -141,15 +141,14 @@ def test_a_silent_event_stream_gets_keep_alive_comments(run_server):
         '{"index": 1, "text": "item 1"}',
     ]
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:  # not chunked
-        sock.sendall(
-            f"POST {PREDICT}?count=2&delay=1 HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n".encode()
-        )
+        head = f"POST {PREDICT}?count=2&delay=1.5 HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n"
+        sock.sendall(head.encode())
         received = b""
         while chunk := sock.recv(4096):
             received += chunk
     body = received.partition(b"\r\n\r\n")[2]
     assert b"\n\n: keep-alive\n\n" in body and body.endswith(b'event: done\ndata: {"items": 2}\n\n')
-    busy = server.url + PREDICT + "?count=20&delay=0.05"  # never silent for 0.3 s
+    busy = server.url + PREDICT + "?count=20&delay=0.05"  # never silent for 0.4 s
     assert ": keep-alive" not in requests.post(busy, headers=SSE, timeout=10).text
 
 
@@ -157,10 +156,10 @@ def test_a_silent_event_stream_gets_keep_alive_comments(run_server):
 def test_keep_alive_comments_hold_a_slow_stream_through_a_proxy(
     run_server, nginx, keepalive, complete
 ):
-    """nginx closes a connection silent for its proxy_read_timeout (1 s here), whatever the
+    """nginx closes a connection silent for its proxy_read_timeout (2 s here), whatever the
     model is doing; the comments keep it busy."""
     server = run_server("--model", "stream", "--stream-keepalive", keepalive)
-    url = nginx(server.port, server.port, read_timeout="1s") + PREDICT + "?count=2&delay=2"
+    url = nginx(server.port, server.port, read_timeout="2s") + PREDICT + "?count=2&delay=3"
     received = b""
     with (
         requests.post(url, headers=SSE, stream=True, timeout=10) as response,
