@@ -261,7 +261,7 @@ def test_clients_that_keep_a_closed_connection_open_do_not_freeze_the_server(run
         for _ in range(3):
             answer = requests.post(server.url + "/v2/models/echo/predict/?text=a", timeout=1)
             assert answer.json()["text"] == "a"
-        assert time.monotonic() - started < 0.5  # gunicorn's loop waited 2 s for each
+        assert time.monotonic() - started < 1.5  # gunicorn's loop waited 2 s for each
         for sock in lingering:  # read to its end: the server closed it
             assert read_answer(sock) == (200, ANY, {"live": True})
 
